@@ -1,0 +1,3 @@
+"""kdcs: knowledge-distillation powered collaborative learning for distributed C&S nodes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The `kdcs` command; each subcommand only calls the library."""

@@ -1,0 +1,1 @@
+"""Data layer: DeepSense reader, synthetic scenario writer, cache, windows and partitions."""

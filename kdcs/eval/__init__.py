@@ -1,0 +1,1 @@
+"""Evaluation: beam-prediction metrics, floors, complexity."""

@@ -1,0 +1,1 @@
+"""Physics only: geometry, arrays, channels, scenes and sensor models. No file I/O here."""
