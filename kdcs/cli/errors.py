@@ -1,0 +1,22 @@
+"""Turn the errors a user can cause into one red line and exit code 2, not a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from kdcs.cli.output import err_console
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    from kdcs.config import ConfigError
+    from kdcs.data.errors import DataError
+
+    try:
+        yield
+    except (ConfigError, DataError, FileExistsError, FileNotFoundError) as exc:
+        err_console.print(f"[bold red]error:[/bold red] {exc}")
+        raise typer.Exit(code=2) from None

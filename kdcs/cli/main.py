@@ -1,0 +1,22 @@
+"""The one `kdcs` command. Each subcommand parses arguments and calls the library; nothing more."""
+
+from __future__ import annotations
+
+import typer
+
+from kdcs.cli.data_commands import data_app
+from kdcs.cli.demo_command import demo
+
+app = typer.Typer(
+    name="kdcs",
+    help="Knowledge-distillation collaborative learning for distributed communications-and-sensing nodes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.command("demo")(demo)
+
+
+if __name__ == "__main__":
+    app()

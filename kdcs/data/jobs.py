@@ -1,0 +1,70 @@
+"""The data jobs behind `kdcs data synth` and `kdcs data prepare`: configs in, results out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from kdcs.config import load_config, to_dict
+from kdcs.data.cache_location import cache_root, default_cache_dir
+
+
+def run_synth(
+    out: Path,
+    aps: int | None,
+    seed: int | None,
+    config_path: Path | None,
+    overrides: list[str],
+    tiny: bool,
+    workers: int | None,
+    overwrite: bool,
+) -> tuple[dict, float]:
+    """Resolve the SynthConfig (tiny or default, YAML, --set, --aps/--seed) and write the scenario."""
+    from kdcs.data.synthetic import synthesize
+    from kdcs.data.synthetic_config import SynthConfig
+
+    base = SynthConfig.tiny() if tiny else SynthConfig()
+    extra = [f"num_aps={aps}"] if aps is not None else []
+    extra += [f"seed={seed}"] if seed is not None else []
+    config = load_config(base, config_path, [*overrides, *extra])
+    start = time.perf_counter()
+    manifest = synthesize(config, out, workers=workers, overwrite=overwrite)
+    return manifest, time.perf_counter() - start
+
+
+def prepare_scenarios(
+    scenario: Path,
+    cache: Path | None,
+    config_path: Path | None,
+    overrides: list[str],
+    workers: int | None,
+    force: bool,
+    skip_bad_rows: bool,
+) -> list[dict]:
+    """Read every scenario under `scenario` and build (or reuse) its cache."""
+    from kdcs.data.cache import prepare
+    from kdcs.data.deepsense import read_scenario_set
+    from kdcs.data.preprocess import PreprocessConfig
+
+    config = load_config(PreprocessConfig(), config_path, overrides)
+    tables = read_scenario_set(scenario, skip_bad_rows=skip_bad_rows)  # all read (and validated) before any write
+    results = []
+    for name, sample_table in tables.items():
+        cache_dir = default_cache_dir(sample_table.root, name, cache or cache_root())
+        start = time.perf_counter()
+        handle = prepare(sample_table, cache_dir, config, workers=workers, force=force)
+        seconds = time.perf_counter() - start
+        results.append(
+            {
+                "name": name,
+                "samples": handle.num_samples,
+                "modalities": list(handle.modalities),
+                "status": handle.status,
+                "cache_dir": str(cache_dir),
+                "seconds": round(seconds, 2),
+                "samples_per_s": round(handle.num_samples / seconds, 1) if handle.status != "reused" else "-",
+                "skipped_rows": len(sample_table.skipped),
+                "preprocess": to_dict(config),
+            }
+        )
+    return results

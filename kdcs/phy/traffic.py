@@ -1,0 +1,175 @@
+"""Vehicle trajectories for one sequence: the transmitting vehicle (unit2) and distractors.
+
+Each vehicle keeps its lane (with a little lane-keeping wander) and changes speed through a
+correlated random acceleration (an Ornstein-Uhlenbeck process), so speed drifts smoothly the way
+real traffic does instead of jumping from sample to sample. Every sequence is one pass of the
+transmitter past the access points; distractors in other lanes may cross the line of sight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kdcs.phy.scene import Snapshot, StaticScene, Vehicle
+from kdcs.phy.street import lane_direction
+
+# Body types a distractor can have: name -> (length, width, height) metres, and draw probability.
+DISTRACTOR_BODIES: dict[str, tuple[float, float, float]] = {
+    "car": (4.5, 1.8, 1.5),
+    "van": (5.5, 2.0, 2.4),
+    "truck": (9.0, 2.5, 3.6),
+    "bus": (12.0, 2.6, 3.2),
+}
+
+_PALETTE = (
+    (200, 30, 30),
+    (30, 60, 170),
+    (230, 230, 230),
+    (25, 25, 25),
+    (140, 140, 150),
+    (30, 120, 60),
+    (220, 180, 40),
+    (120, 70, 40),
+)
+
+
+@dataclass(frozen=True)
+class TrafficConfig:
+    """How vehicles move.
+
+    Parameters
+    ----------
+    speed_min_mps, speed_max_mps: hard bounds on any vehicle's speed, m/s.
+    initial_speed_range_mps: the transmitter's speed at the start of a sequence is uniform here, m/s.
+    acceleration_noise_std_mps2: stationary std of the random acceleration, m/s^2.
+    acceleration_correlation_s: correlation time of the acceleration, seconds.
+    lateral_wander_std_m: stationary std of the lane-keeping wander, metres.
+    pass_center_range_m: the transmitter's x at mid-sequence is uniform in this range, metres.
+    transmitter_body_m: (length, width, height) of the transmitting car, metres.
+    transmitter_antenna_height_m: height of its roof-mounted antenna above the road, metres.
+    num_distractors_range: inclusive (min, max) number of distractor vehicles per sequence.
+    distractor_probabilities: draw probability of each body in DISTRACTOR_BODIES order.
+    distractor_speed_range_mps: distractor speeds are uniform here, m/s.
+    distractor_offset_range_m: distractor x at mid-sequence minus the transmitter's, metres.
+    illumination_range: per-sequence brightness factor (dusk .. bright sun).
+    """
+
+    speed_min_mps: float = 2.0
+    speed_max_mps: float = 20.0
+    initial_speed_range_mps: tuple[float, float] = (3.0, 14.0)
+    acceleration_noise_std_mps2: float = 1.0
+    acceleration_correlation_s: float = 1.5
+    lateral_wander_std_m: float = 0.2
+    pass_center_range_m: tuple[float, float] = (-8.0, 8.0)
+    transmitter_body_m: tuple[float, float, float] = (4.6, 1.9, 1.5)
+    transmitter_antenna_height_m: float = 1.6
+    num_distractors_range: tuple[int, int] = (0, 3)
+    distractor_probabilities: tuple[float, ...] = (0.45, 0.25, 0.18, 0.12)
+    distractor_speed_range_mps: tuple[float, float] = (3.0, 14.0)
+    distractor_offset_range_m: tuple[float, float] = (-15.0, 15.0)
+    illumination_range: tuple[float, float] = (0.6, 1.2)
+
+
+def speed_profile(
+    config: TrafficConfig, initial_speed_mps: float, num_samples: int, sample_period_s: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Speeds along one sequence under a correlated random acceleration.
+
+    Input: start speed m/s, T samples, period s. Output: [T] speeds, m/s, within the config bounds.
+    """
+    rho = float(np.exp(-sample_period_s / config.acceleration_correlation_s))
+    innovation = config.acceleration_noise_std_mps2 * np.sqrt(1.0 - rho**2)
+    acceleration = rng.normal(0.0, config.acceleration_noise_std_mps2)
+    speeds = np.empty(num_samples)
+    speeds[0] = initial_speed_mps
+    for t in range(1, num_samples):
+        acceleration = rho * acceleration + innovation * rng.normal()
+        speeds[t] = np.clip(speeds[t - 1] + acceleration * sample_period_s, config.speed_min_mps, config.speed_max_mps)
+    return speeds
+
+
+def _lateral_wander(std_m: float, num_samples: int, rng: np.random.Generator) -> np.ndarray:
+    """[T] slow AR(1) sideways offset from the lane centre, metres."""
+    rho = 0.95
+    out = np.empty(num_samples)
+    out[0] = rng.normal(0.0, std_m)
+    for t in range(1, num_samples):
+        out[t] = rho * out[t - 1] + np.sqrt(1.0 - rho**2) * std_m * rng.normal()
+    return out
+
+
+def _track(
+    speeds: np.ndarray, lane_y: float, mid_x: float, wander: np.ndarray, sample_period_s: float
+) -> tuple[np.ndarray, float]:
+    """Positions [T, 3] (z = 0) of a vehicle in a lane whose x at mid-sequence is mid_x; and heading."""
+    heading = lane_direction(lane_y)
+    direction = np.cos(heading)
+    travelled = np.concatenate([[0.0], np.cumsum(speeds[:-1] * sample_period_s)])  # [T] metres
+    x = direction * (travelled - travelled[len(travelled) // 2]) + mid_x
+    y = lane_y + wander
+    return np.stack([x, y, np.zeros_like(x)], axis=-1), heading
+
+
+def simulate_sequence(
+    config: TrafficConfig,
+    scene: StaticScene,
+    num_samples: int,
+    sample_period_s: float,
+    start_time_s: float,
+    rng: np.random.Generator,
+) -> list[Snapshot]:
+    """One pass of the transmitting vehicle past the access points, with distractors.
+
+    Parameters
+    ----------
+    num_samples: T, snapshots to produce; sample_period_s: seconds between them.
+    start_time_s: time of the first snapshot, seconds.
+    Output: T Snapshots; vehicles[0] is the transmitter, the rest are distractors.
+    """
+    lanes = scene.lane_centers_y_m
+    tx_lane = int(rng.integers(len(lanes)))
+    tx_speeds = speed_profile(config, rng.uniform(*config.initial_speed_range_mps), num_samples, sample_period_s, rng)
+    tx_wander = _lateral_wander(config.lateral_wander_std_m, num_samples, rng)
+    tx_mid_x = rng.uniform(*config.pass_center_range_m)
+    tx_positions, tx_heading = _track(tx_speeds, lanes[tx_lane], tx_mid_x, tx_wander, sample_period_s)
+    tx_color = _PALETTE[int(rng.integers(len(_PALETTE)))]
+
+    tracks = [(tx_positions, tx_heading, tx_speeds, config.transmitter_body_m, tx_color, True)]
+    low, high = config.num_distractors_range
+    # At most one distractor per other lane, so distractors never overlap one another.
+    other_lanes = rng.permutation([k for k in range(len(lanes)) if k != tx_lane])
+    num_distractors = min(int(rng.integers(low, high + 1)), len(other_lanes))
+    probabilities = np.asarray(config.distractor_probabilities, dtype=np.float64)
+    bodies = list(DISTRACTOR_BODIES.values())
+    for lane in other_lanes[:num_distractors]:
+        body = bodies[int(rng.choice(len(bodies), p=probabilities / probabilities.sum()))]
+        speeds = speed_profile(
+            config, rng.uniform(*config.distractor_speed_range_mps), num_samples, sample_period_s, rng
+        )
+        wander = _lateral_wander(config.lateral_wander_std_m, num_samples, rng)
+        mid_x = tx_mid_x + rng.uniform(*config.distractor_offset_range_m)
+        positions, heading = _track(speeds, lanes[lane], mid_x, wander, sample_period_s)
+        color = _PALETTE[int(rng.integers(len(_PALETTE)))]
+        tracks.append((positions, heading, speeds, body, color, False))
+
+    illumination = float(rng.uniform(*config.illumination_range))
+    snapshots = []
+    for t in range(num_samples):
+        vehicles = tuple(
+            Vehicle(
+                position_m=positions[t],
+                heading_rad=heading,
+                speed_mps=float(speeds[t]),
+                length_m=body[0],
+                width_m=body[1],
+                height_m=body[2],
+                color_rgb=color,
+                is_transmitter=is_tx,
+                antenna_height_m=config.transmitter_antenna_height_m,
+            )
+            for positions, heading, speeds, body, color, is_tx in tracks
+        )
+        snapshots.append(Snapshot(time_s=start_time_s + t * sample_period_s, vehicles=vehicles, illumination=illumination))
+    return snapshots
