@@ -59,7 +59,7 @@ def summarize_dataset(
     splits = split_sequences(table.sequences, fractions)
     per_split = {}
     for split_name, seq_ids in splits.items():
-        ends = windows_in_sequences(windows, table.seq_index, seq_ids).ends
+        ends = windows_in_sequences(windows, seq_ids).end_rows
         per_split[split_name] = {
             "sequences": len(seq_ids),
             "windows": int(len(ends)),
@@ -78,7 +78,8 @@ def summarize_dataset(
         "beam_histogram": np.bincount(table.beam, minlength=table.num_beams).tolist(),
         "beam_changes": beam_change_stats(table),
         "window_spec": {"history": spec.history, "horizon": spec.horizon},
-        "windows_total": int(len(windows.ends)),
+        "windows_total": len(windows),
+        "short_sequences": list(windows.short_sequences),
         "splits": per_split,
         "skipped_rows": [vars(s) for s in table.skipped],
         "notes": list(table.notes),

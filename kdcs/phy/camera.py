@@ -67,9 +67,13 @@ class CameraConfig:
 
     def __post_init__(self) -> None:
         if self.width_px <= 0 or self.height_px <= 0:
-            raise ValueError(f"CameraConfig: image size must be positive, got {self.width_px}x{self.height_px}")
+            raise ValueError(
+                f"CameraConfig: image size must be positive, got {self.width_px}x{self.height_px}"
+            )
         if not 0.0 < self.horizontal_fov_rad < np.pi:
-            raise ValueError(f"CameraConfig.horizontal_fov_rad must lie in (0, pi), got {self.horizontal_fov_rad}")
+            raise ValueError(
+                f"CameraConfig.horizontal_fov_rad must lie in (0, pi), got {self.horizontal_fov_rad}"
+            )
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError(f"CameraConfig.jpeg_quality must lie in 1..100, got {self.jpeg_quality}")
         if self.noise_std < 0.0:
@@ -157,7 +161,9 @@ def _ground_points(config: CameraConfig, pose: ApPose) -> tuple[np.ndarray, np.n
     return world_x, world_y, np.hypot(forward, left)
 
 
-def _line_coverage(world_y: np.ndarray, footprint_m: np.ndarray, line_y_m: float, width_m: float) -> np.ndarray:
+def _line_coverage(
+    world_y: np.ndarray, footprint_m: np.ndarray, line_y_m: float, width_m: float
+) -> np.ndarray:
     """Fraction [H, W] of each pixel's across-road footprint covered by a painted line (box filter).
 
     Thin far lines then fade instead of breaking up into aliased dots.
@@ -167,7 +173,9 @@ def _line_coverage(world_y: np.ndarray, footprint_m: np.ndarray, line_y_m: float
     return np.clip((high - low) / footprint_m, 0.0, 1.0)
 
 
-def _paint_coverage(world_x: np.ndarray, world_y: np.ndarray, scene: StaticScene, width_m: float) -> np.ndarray:
+def _paint_coverage(
+    world_x: np.ndarray, world_y: np.ndarray, scene: StaticScene, width_m: float
+) -> np.ndarray:
     """[H, W] in 0..1: how much of each ground pixel is road paint (edge lines, dashed lane dividers)."""
     with np.errstate(invalid="ignore"):
         rows, cols = np.gradient(world_y)
@@ -179,20 +187,28 @@ def _paint_coverage(world_x: np.ndarray, world_y: np.ndarray, scene: StaticScene
     centres = np.sort(np.asarray(scene.lane_centers_y_m, dtype=np.float64))
     dashed = np.mod(np.nan_to_num(world_x), LANE_DASH_PERIOD_M) < LANE_DASH_LENGTH_M
     for divider_y in (centres[1:] + centres[:-1]) / 2.0:  # paint between adjacent lanes, not where cars drive
-        coverage = np.maximum(coverage, dashed * _line_coverage(world_y, footprint, float(divider_y), width_m))
+        coverage = np.maximum(
+            coverage, dashed * _line_coverage(world_y, footprint, float(divider_y), width_m)
+        )
     return coverage
 
 
 def _sky_and_ground(config: CameraConfig, pose: ApPose, scene: StaticScene) -> np.ndarray:
     """[H, W, 3] float32 background: sky gradient above the horizon, ray-cast ground and road below."""
     world_x, world_y, distance = _ground_points(config, pose)
-    rows = np.linspace(0.0, 1.0, config.height_px, dtype=np.float32)[:, None, None]
-    zenith, horizon = (np.asarray(c, dtype=np.float32) for c in (config.sky_zenith_rgb, config.sky_horizon_rgb))
+    horizon_row = config.principal_point_px[1] - config.focal_length_px * np.tan(pose.downtilt_rad)
+    rows = np.arange(config.height_px, dtype=np.float32) / np.float32(max(horizon_row, 1.0))
+    rows = np.clip(rows, 0.0, 1.0)[:, None, None]  # 0 at the top row, 1 at the horizon and below
+    zenith, horizon = (
+        np.asarray(c, dtype=np.float32) for c in (config.sky_zenith_rgb, config.sky_horizon_rgb)
+    )
     sky = np.broadcast_to(zenith + rows * (horizon - zenith), (*world_x.shape, 3))
     with np.errstate(invalid="ignore"):
         on_road = (np.abs(world_y) <= scene.road_half_width_m)[..., None]
     paint = (_paint_coverage(world_x, world_y, scene, config.marking_width_m) * on_road[..., 0])[..., None]
-    road, ground, marking = (np.asarray(c, dtype=np.float32) for c in (config.road_rgb, config.ground_rgb, config.marking_rgb))
+    road, ground, marking = (
+        np.asarray(c, dtype=np.float32) for c in (config.road_rgb, config.ground_rgb, config.marking_rgb)
+    )
     surface = np.where(on_road, road, ground)
     surface = surface + paint.astype(np.float32) * (marking - surface)
     surface = _haze(surface, np.nan_to_num(distance), config)
@@ -237,7 +253,9 @@ def _draw_box(
             continue
         u, v = _camera_to_pixels(config, polygon)
         colour = _haze(rgb * np.float32(shade[face]), distance, config)
-        draw.polygon(list(zip(u.tolist(), v.tolist(), strict=True)), fill=tuple(int(x) for x in np.rint(colour)))
+        draw.polygon(
+            list(zip(u.tolist(), v.tolist(), strict=True)), fill=tuple(int(x) for x in np.rint(colour))
+        )
 
 
 def _background_box_corners(box: np.ndarray) -> np.ndarray:
@@ -287,7 +305,9 @@ def _static_layer(config: CameraConfig, pose: ApPose, scene: StaticScene) -> np.
     return layer
 
 
-def _vehicles_far_to_near(pose: ApPose, vehicles: tuple[Vehicle, ...], max_distance_m: float) -> list[Vehicle]:
+def _vehicles_far_to_near(
+    pose: ApPose, vehicles: tuple[Vehicle, ...], max_distance_m: float
+) -> list[Vehicle]:
     """Vehicles within max_distance_m, sorted by distance from the camera, farthest first."""
     distances = [float(np.linalg.norm(np.asarray(v.position_m) - pose.position_m)) for v in vehicles]
     order = np.argsort(distances)[::-1]
@@ -310,7 +330,9 @@ def render_frame(
     Output: [height_px, width_px, 3] uint8 RGB.
     """
     if snapshot.illumination < 0.0:
-        raise ValueError(f"Snapshot at t={snapshot.time_s} s has negative illumination {snapshot.illumination}")
+        raise ValueError(
+            f"Snapshot at t={snapshot.time_s} s has negative illumination {snapshot.illumination}"
+        )
     image = Image.fromarray(_static_layer(config, pose, scene))  # PIL keeps its own copy of the pixels
     draw = ImageDraw.Draw(image)
     for vehicle in _vehicles_far_to_near(pose, snapshot.vehicles, config.max_draw_distance_m):

@@ -102,7 +102,9 @@ def radar_equation_amplitude(
     Input: rcs_m2 [P] square metres, range_m [P] metres (clamped to >= 1 m).
     """
     range_m = np.maximum(np.asarray(range_m, dtype=np.float64), MIN_AMPLITUDE_RANGE_M)
-    return np.sqrt(np.asarray(rcs_m2, dtype=np.float64) / reference_rcs_m2) * (reference_range_m / range_m) ** 2
+    return (
+        np.sqrt(np.asarray(rcs_m2, dtype=np.float64) / reference_rcs_m2) * (reference_range_m / range_m) ** 2
+    )
 
 
 def beat_signal_cube(
@@ -120,10 +122,15 @@ def beat_signal_cube(
     Output: [num_rx, num_samples, num_chirps] complex64.
     """
     range_m, azimuth_rad, radial_velocity_mps, amplitude = (
-        np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (range_m, azimuth_rad, radial_velocity_mps, amplitude)
+        np.atleast_1d(np.asarray(x, dtype=np.float64))
+        for x in (range_m, azimuth_rad, radial_velocity_mps, amplitude)
     )
-    elevation = np.zeros_like(range_m) if elevation_rad is None else np.atleast_1d(elevation_rad).astype(np.float64)
-    spatial_frequency = config.rx_spacing_wavelengths * np.sin(azimuth_rad) * np.cos(elevation)  # [P] cycles/elem
+    elevation = (
+        np.zeros_like(range_m) if elevation_rad is None else np.atleast_1d(elevation_rad).astype(np.float64)
+    )
+    spatial_frequency = (
+        config.rx_spacing_wavelengths * np.sin(azimuth_rad) * np.cos(elevation)
+    )  # [P] cycles/elem
     beat_frequency_hz = 2.0 * config.chirp_slope_hz_per_s * range_m / SPEED_OF_LIGHT_MPS  # [P]
     elements = np.arange(config.num_rx)
     fast_time_s = np.arange(config.num_samples) / config.sample_rate_hz
@@ -132,7 +139,7 @@ def beat_signal_cube(
     fast = np.exp(2j * np.pi * beat_frequency_hz[:, None] * fast_time_s)  # [P, samples]
     path_m = range_m[:, None] + radial_velocity_mps[:, None] * slow_time_s  # [P, chirps]
     slow = np.exp(4j * np.pi * path_m / config.wavelength_m)  # carrier + Doppler phase
-    rx_fast = (rx[:, :, None] * fast[:, None, :]).reshape(len(range_m), -1)  # [P, rx * samples]
+    rx_fast = (rx[:, :, None] * fast[:, None, :]).reshape(len(range_m), config.num_rx * config.num_samples)
     cube = rx_fast.T.astype(np.complex64) @ slow.astype(np.complex64)  # [rx * samples, chirps]
     return cube.reshape(config.cube_shape)
 
