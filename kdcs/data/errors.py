@@ -14,7 +14,9 @@ class DataError(ValueError):
 
 
 def cell_location(csv_path: Path | str, csv_row: int | None, column: str | None) -> str:
-    """"<csv> line 7 (header is line 1), column 'unit1_rgb'" with the parts that are known.
+    """Where a problem is, e.g. "<csv> line 7 (header is line 1), column 'unit1_rgb'".
+
+    Parts that are None are left out.
 
     Parameters:
         csv_path: the scenario CSV.
