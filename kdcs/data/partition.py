@@ -48,10 +48,18 @@ def split_sequences(
     """
     seqs = _as_sequence_array(sequences)
     fractions_array = np.asarray(fractions, dtype=np.float64)
-    if fractions_array.shape != (3,) or np.any(fractions_array < 0) or not np.all(np.isfinite(fractions_array)):
-        raise ValueError(f"split fractions must be three non-negative numbers (train, val, test), got {fractions}")
+    if (
+        fractions_array.shape != (3,)
+        or np.any(fractions_array < 0)
+        or not np.all(np.isfinite(fractions_array))
+    ):
+        raise ValueError(
+            f"split fractions must be three non-negative numbers (train, val, test), got {fractions}"
+        )
     if abs(fractions_array.sum() - 1.0) > 1e-6:
-        raise ValueError(f"split fractions must sum to 1, got {tuple(fractions)} (sum {fractions_array.sum():g})")
+        raise ValueError(
+            f"split fractions must sum to 1, got {tuple(fractions)} (sum {fractions_array.sum():g})"
+        )
     needed = int(np.count_nonzero(fractions_array))
     if seqs.size < needed:
         raise ValueError(
@@ -99,7 +107,9 @@ def _check_node_count(num_sequences: int, num_nodes: int) -> None:
     if num_nodes < 1:
         raise ValueError(f"num_nodes must be >= 1, got {num_nodes}")
     if num_nodes > num_sequences:
-        raise ValueError(f"cannot give {num_nodes} nodes at least one sequence each from {num_sequences} sequences")
+        raise ValueError(
+            f"cannot give {num_nodes} nodes at least one sequence each from {num_sequences} sequences"
+        )
 
 
 def _in_sequence_order(seqs: np.ndarray, members: list[np.ndarray]) -> list[np.ndarray]:

@@ -75,7 +75,9 @@ class PreprocessConfig:
                 f"PreprocessConfig.radar_max_range_bins must be >= 1 or None, got {self.radar_max_range_bins}"
             )
         if self.radar_dtype not in RADAR_DTYPES:
-            raise ValueError(f"PreprocessConfig.radar_dtype must be one of {RADAR_DTYPES}, got {self.radar_dtype!r}")
+            raise ValueError(
+                f"PreprocessConfig.radar_dtype must be one of {RADAR_DTYPES}, got {self.radar_dtype!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""

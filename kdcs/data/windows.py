@@ -30,7 +30,9 @@ class WindowSpec:
 
     def __post_init__(self) -> None:
         if self.history < 1 or self.horizon < 0:
-            raise ValueError(f"WindowSpec needs history >= 1 and horizon >= 0, got {self.history}, {self.horizon}")
+            raise ValueError(
+                f"WindowSpec needs history >= 1 and horizon >= 0, got {self.history}, {self.horizon}"
+            )
 
     @property
     def span(self) -> int:
@@ -196,11 +198,14 @@ class WindowBatcher:
     def _select_arrays(self, arrays: dict[str, np.ndarray], in_memory: bool) -> dict[str, np.ndarray]:
         unknown = [m for m in self.modalities if m not in (*INPUT_ARRAYS, "beam_history")]
         if unknown:
-            raise ValueError(f"unknown batch modality {unknown[0]!r}; known: {(*INPUT_ARRAYS, 'beam_history')}")
+            raise ValueError(
+                f"unknown batch modality {unknown[0]!r}; known: {(*INPUT_ARRAYS, 'beam_history')}"
+            )
         missing = [m for m in self.modalities if m != "beam_history" and m not in arrays]
         if missing:
             raise ValueError(f"modality {missing[0]!r} is not in the cache (has {sorted(arrays)})")
-        load = np.asarray if in_memory else (lambda a: a)
+        # np.array copies the memmap into RAM (np.asarray would keep reading pages from the file)
+        load = np.array if in_memory else (lambda a: a)
         selected = {m: load(arrays[m]) for m in self.modalities if m != "beam_history"}
         selected["target"] = np.asarray(arrays["beam"], dtype=np.int64)
         if "beam_history" in self.modalities:
