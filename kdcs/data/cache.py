@@ -71,12 +71,7 @@ class CacheHandle:
 
     def sequence_bounds(self) -> list[tuple[int, int, int]]:
         """(seq_index, start_row, stop_row) of each contiguous sequence, in row order."""
-        seq = np.asarray(self.arrays["seq_index"])
-        if seq.size == 0:
-            return []
-        cuts = np.flatnonzero(np.diff(seq) != 0) + 1
-        starts, stops = np.concatenate([[0], cuts]), np.concatenate([cuts, [seq.size]])
-        return [(int(seq[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+        return sequence_runs(np.asarray(self.arrays["seq_index"]))
 
 
 def _cached_modalities(table: SampleTable, modalities: tuple[str, ...] | list[str] | None) -> tuple[str, ...]:

@@ -95,10 +95,15 @@ class SampleTable:
 
     def sequence_bounds(self) -> list[tuple[int, int, int]]:
         """(seq_index, start_row, stop_row) of each contiguous sequence, in table order."""
-        seq = self.seq_index
-        if len(seq) == 0:
-            return []
-        cuts = np.flatnonzero(np.diff(seq) != 0) + 1
-        starts = np.concatenate([[0], cuts])
-        stops = np.concatenate([cuts, [len(seq)]])
-        return [(int(seq[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+        return sequence_runs(self.seq_index)
+
+
+def sequence_runs(seq_index: np.ndarray) -> list[tuple[int, int, int]]:
+    """(seq_id, start_row, stop_row) of each contiguous run of equal seq_index values."""
+    seq = np.asarray(seq_index)
+    if seq.size == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(seq) != 0) + 1
+    starts = np.concatenate([[0], cuts])
+    stops = np.concatenate([cuts, [seq.size]])
+    return [(int(seq[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]

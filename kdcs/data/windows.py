@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from kdcs.data.table import sequence_runs
+
 # Array names a batch may carry as per-slot inputs, and the modality they come from.
 INPUT_ARRAYS = ("camera", "camera_motion", "radar", "gps", "power")
 
@@ -72,17 +74,6 @@ class WindowIndex:
     def subset(self, keep: np.ndarray) -> WindowIndex:
         """Windows selected by a boolean mask [W] or an integer index array."""
         return WindowIndex(self.spec, self.end_rows[keep], self.seq_ids[keep], self.short_sequences)
-
-
-def sequence_runs(seq_index: np.ndarray) -> list[tuple[int, int, int]]:
-    """(seq_id, start_row, stop_row) of each contiguous run of equal seq_index values."""
-    seq = np.asarray(seq_index)
-    if seq.size == 0:
-        return []
-    cuts = np.flatnonzero(np.diff(seq) != 0) + 1
-    starts = np.concatenate([[0], cuts])
-    stops = np.concatenate([cuts, [seq.size]])
-    return [(int(seq[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
 def build_windows(seq_index: np.ndarray, spec: WindowSpec | None = None) -> WindowIndex:

@@ -1,0 +1,111 @@
+"""The KD loss zoo: one small file per loss, each a `LossTerm` that takes tensors and returns a scalar.
+
+Registry key == file name == config value == test name: `"rkd"` -> `losses/rkd.py` ->
+`tests/unit/test_losses_rkd.py`. Combine terms with `kdcs.distill.composer.LossComposer`.
+
+Shapes: logits are [B, S, C] (S = J + 1 slots: the current slot t and J future slots; C = 64 beams);
+features are named tensors such as "frame" [B, L, D], "temporal" [B, L, H], "final" [B, H].
+
+One reduction rule, everywhere (the reference code normalised KD three different ways across its
+scripts; this zoo does it once, in `_base.mean_over_batch_and_slots`):
+
+1. Compute a per-item loss l[b, s] for each sample b and slot s, *summed* over the class axis
+   (a KL or a cross-entropy is a sum over beams) or over the feature axis (a squared distance).
+2. Average over the batch; average over slots, optionally with relative per-slot weights
+   w_s >= 0: loss = sum_s w_s mean_b l[b, s] / sum_s w_s (all ones = the plain mean over B*S).
+3. Temperature-softened KL terms carry T^2 (Hinton et al.), so their gradients keep the scale
+   of the hard-label loss whatever T is.
+
+Feature losses treat sequence steps like slots (mean over B and L). Relation losses (`rkd`,
+`rkd_cosine`) have no per-sample item: their items are pairs and triplets, and they average over those.
+Every loss detaches its teacher (and peer) tensors: no gradient reaches a teacher.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from kdcs.distill.losses._base import LossTerm, mean_over_batch_and_slots
+from kdcs.distill.losses.ce import CrossEntropyLoss, power_to_soft_labels
+from kdcs.distill.losses.cross_modal import CrossModalKDLoss
+from kdcs.distill.losses.dml import DeepMutualLearningLoss
+from kdcs.distill.losses.feature_kd import FeatureKDLoss, TimeMap, WidthProjection
+from kdcs.distill.losses.focal import FocalLoss
+from kdcs.distill.losses.logit_kd import LogitKDLoss
+from kdcs.distill.losses.multi_teacher import MultiTeacherKDLoss
+from kdcs.distill.losses.rkd import RelationalKDLoss
+from kdcs.distill.losses.rkd_cosine import RelationalCosineKDLoss
+from kdcs.distill.losses.self_kd import SelfKDLoss
+
+LOSS_REGISTRY: dict[str, type[LossTerm]] = {
+    cls.key: cls
+    for cls in (
+        CrossEntropyLoss,
+        FocalLoss,
+        LogitKDLoss,
+        FeatureKDLoss,
+        RelationalKDLoss,
+        RelationalCosineKDLoss,
+        CrossModalKDLoss,
+        MultiTeacherKDLoss,
+        DeepMutualLearningLoss,
+        SelfKDLoss,
+    )
+}
+
+
+def loss_class(key: str) -> type[LossTerm]:
+    """The loss class registered under `key`; a clear error naming the key otherwise."""
+    try:
+        return LOSS_REGISTRY[key]
+    except KeyError:
+        raise KeyError(f"unknown loss '{key}'; known losses: {', '.join(sorted(LOSS_REGISTRY))}") from None
+
+
+def loss_parameters(key: str) -> tuple[str, ...]:
+    """The constructor parameters a config may set for loss `key`."""
+    signature = inspect.signature(loss_class(key).__init__)
+    return tuple(name for name in signature.parameters if name != "self")
+
+
+def build_loss(key: str, **params: Any) -> LossTerm:
+    """Construct loss `key` from config values; unknown or missing parameters are errors naming them."""
+    known = loss_parameters(key)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise TypeError(
+            f"loss '{key}' has no parameter '{unknown[0]}'; its parameters: {', '.join(known) or 'none'}"
+        )
+    signature = inspect.signature(loss_class(key).__init__)
+    missing = [
+        name
+        for name, parameter in signature.parameters.items()
+        if name != "self" and parameter.default is inspect.Parameter.empty and name not in params
+    ]
+    if missing:
+        raise TypeError(f"loss '{key}' needs parameter '{missing[0]}'")
+    return loss_class(key)(**params)
+
+
+__all__ = [
+    "LOSS_REGISTRY",
+    "CrossEntropyLoss",
+    "CrossModalKDLoss",
+    "DeepMutualLearningLoss",
+    "FeatureKDLoss",
+    "FocalLoss",
+    "LogitKDLoss",
+    "LossTerm",
+    "MultiTeacherKDLoss",
+    "RelationalCosineKDLoss",
+    "RelationalKDLoss",
+    "SelfKDLoss",
+    "TimeMap",
+    "WidthProjection",
+    "build_loss",
+    "loss_class",
+    "loss_parameters",
+    "mean_over_batch_and_slots",
+    "power_to_soft_labels",
+]
