@@ -33,7 +33,7 @@ from kdcs.data.cache_manifest import (
 )
 from kdcs.data.errors import DataError
 from kdcs.data.preprocess import PreprocessConfig, gps_to_local, motion_masks
-from kdcs.data.table import CAMERA, GPS, POWER, RADAR, SampleTable
+from kdcs.data.table import CAMERA, GPS, POWER, RADAR, SampleTable, sequence_runs
 
 
 @dataclass
