@@ -1,0 +1,19 @@
+"""Beam-tracking models: per-modality encoders, fusion, temporal block, read-outs, named zoo."""
+
+from __future__ import annotations
+
+from kdcs.models.beam_tracking_model import BeamTrackingModel
+from kdcs.models.config import KNOWN_MODALITIES, ModelConfig
+from kdcs.models.output import ModelOutput
+from kdcs.models.zoo import ARCHITECTURES, build_model, count_parameters, resolve_config
+
+__all__ = [
+    "ARCHITECTURES",
+    "KNOWN_MODALITIES",
+    "BeamTrackingModel",
+    "ModelConfig",
+    "ModelOutput",
+    "build_model",
+    "count_parameters",
+    "resolve_config",
+]
