@@ -28,7 +28,7 @@ def synth(
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Write a physics-based multi-AP street scenario in the DeepSense 6G layout."""
-    from kdcs.data.synthetic_run import run_synth
+    from kdcs.data.jobs import run_synth
 
     with user_errors():
         manifest, seconds = run_synth(out, aps, seed, config, overrides, tiny, workers, overwrite)

@@ -40,7 +40,9 @@ class UniformLinearArray:
         n = np.arange(self.num_antennas, dtype=np.float64)
         return (n - (self.num_antennas - 1) / 2.0) * self.spacing_wavelengths
 
-    def spatial_frequency(self, azimuth_rad: np.ndarray, elevation_rad: np.ndarray | float = 0.0) -> np.ndarray:
+    def spatial_frequency(
+        self, azimuth_rad: np.ndarray, elevation_rad: np.ndarray | float = 0.0
+    ) -> np.ndarray:
         """Phase advance per element in cycles, u = spacing * sin(az) * cos(el). Shape follows the inputs."""
         az = np.asarray(azimuth_rad, dtype=np.float64)
         el = np.asarray(elevation_rad, dtype=np.float64)

@@ -27,6 +27,7 @@ class StreetConfig:
     pole_spacing_m: distance between lamp poles along each sidewalk, metres.
     pole_reflection_coefficient: amplitude reflection of a pole at 60 GHz (0..1).
     corner_reflection_coefficient: amplitude reflection of a building corner (0..1).
+    pole_rcs_m2, corner_rcs_m2: radar cross sections (channel scattering and radar echoes), m^2.
     street_half_length_m: the modelled street runs from -L to +L along x, metres.
     ap_span_m: the access points are spread over this length of street, centred on x = 0, metres.
     ap_setbacks_m: distance behind the kerb of successive APs (cycled), metres.
@@ -41,9 +42,11 @@ class StreetConfig:
     pole_spacing_m: float = 16.0
     pole_reflection_coefficient: float = 0.25
     corner_reflection_coefficient: float = 0.35
+    pole_rcs_m2: float = 1.0
+    corner_rcs_m2: float = 5.0
     street_half_length_m: float = 80.0
     ap_span_m: float = 36.0
-    ap_setbacks_m: tuple[float, ...] = (2.0, 5.0, 3.5, 7.0)
+    ap_setbacks_m: tuple[float, ...] = (12.0, 17.0, 14.0, 19.0)
     ap_heights_m: tuple[float, ...] = (2.2, 2.6, 3.0, 2.4)
     ap_aim_fraction: float = 0.4
 
@@ -69,19 +72,21 @@ def build_static_scene(config: StreetConfig) -> StaticScene:
     kerbs plus the building corners that face the street, background_boxes [K, 6] are buildings.
     """
     kerb = config.road_half_width_m + 0.5
-    pole_x = np.arange(-config.street_half_length_m, config.street_half_length_m + 1e-9, config.pole_spacing_m)
+    pole_x = np.arange(
+        -config.street_half_length_m, config.street_half_length_m + 1e-9, config.pole_spacing_m
+    )
     scatterers: list[Scatterer] = []
     for side, offset in ((-1.0, 0.0), (1.0, config.pole_spacing_m / 2.0)):
         for x in pole_x + offset:
             if abs(x) <= config.street_half_length_m:
                 position = np.array([x, side * kerb, 2.0])
-                scatterers.append(Scatterer(position, config.pole_reflection_coefficient, 0.5))
+                scatterers.append(Scatterer(position, config.pole_reflection_coefficient, config.pole_rcs_m2))
     boxes = _building_boxes(config)
     for x0, y0, x1, y1, _, _ in boxes:
         facade_y = y1 if y1 < 0 else y0  # the face towards the road
         for corner_x in (x0, x1):
             position = np.array([corner_x, facade_y, 1.8])
-            scatterers.append(Scatterer(position, config.corner_reflection_coefficient, 5.0))
+            scatterers.append(Scatterer(position, config.corner_reflection_coefficient, config.corner_rcs_m2))
     return StaticScene(
         road_half_width_m=config.road_half_width_m,
         lane_centers_y_m=config.lane_centers_y_m(),

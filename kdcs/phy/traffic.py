@@ -56,10 +56,10 @@ class TrafficConfig:
     illumination_range: per-sequence brightness factor (dusk .. bright sun).
     """
 
-    speed_min_mps: float = 2.0
+    speed_min_mps: float = 1.0
     speed_max_mps: float = 20.0
-    initial_speed_range_mps: tuple[float, float] = (3.0, 14.0)
-    acceleration_noise_std_mps2: float = 1.0
+    initial_speed_range_mps: tuple[float, float] = (2.0, 8.0)
+    acceleration_noise_std_mps2: float = 1.5
     acceleration_correlation_s: float = 1.5
     lateral_wander_std_m: float = 0.2
     pass_center_range_m: tuple[float, float] = (-8.0, 8.0)
@@ -73,7 +73,11 @@ class TrafficConfig:
 
 
 def speed_profile(
-    config: TrafficConfig, initial_speed_mps: float, num_samples: int, sample_period_s: float, rng: np.random.Generator
+    config: TrafficConfig,
+    initial_speed_mps: float,
+    num_samples: int,
+    sample_period_s: float,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Speeds along one sequence under a correlated random acceleration.
 
@@ -86,7 +90,9 @@ def speed_profile(
     speeds[0] = initial_speed_mps
     for t in range(1, num_samples):
         acceleration = rho * acceleration + innovation * rng.normal()
-        speeds[t] = np.clip(speeds[t - 1] + acceleration * sample_period_s, config.speed_min_mps, config.speed_max_mps)
+        speeds[t] = np.clip(
+            speeds[t - 1] + acceleration * sample_period_s, config.speed_min_mps, config.speed_max_mps
+        )
     return speeds
 
 
@@ -112,6 +118,41 @@ def _track(
     return np.stack([x, y, np.zeros_like(x)], axis=-1), heading
 
 
+@dataclass(frozen=True)
+class _Track:
+    """One vehicle over a whole sequence."""
+
+    positions_m: np.ndarray  # [T, 3]
+    heading_rad: float
+    speeds_mps: np.ndarray  # [T]
+    body_m: tuple[float, float, float]  # length, width, height
+    color_rgb: tuple[int, int, int]
+    is_transmitter: bool
+
+    def vehicle(self, t: int, antenna_height_m: float) -> Vehicle:
+        length, width, height = self.body_m
+        return Vehicle(
+            self.positions_m[t], self.heading_rad, float(self.speeds_mps[t]), length, width, height,
+            self.color_rgb, self.is_transmitter, antenna_height_m,
+        )  # fmt: skip
+
+
+def _drive(
+    config: TrafficConfig,
+    lane_y: float,
+    initial_speed_mps: float,
+    mid_x: float,
+    num_samples: int,
+    sample_period_s: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Positions [T, 3], heading rad and speeds [T] m/s of a vehicle keeping its lane."""
+    speeds = speed_profile(config, initial_speed_mps, num_samples, sample_period_s, rng)
+    wander = _lateral_wander(config.lateral_wander_std_m, num_samples, rng)
+    positions, heading = _track(speeds, lane_y, mid_x, wander, sample_period_s)
+    return positions, heading, speeds
+
+
 def simulate_sequence(
     config: TrafficConfig,
     scene: StaticScene,
@@ -130,46 +171,69 @@ def simulate_sequence(
     """
     lanes = scene.lane_centers_y_m
     tx_lane = int(rng.integers(len(lanes)))
-    tx_speeds = speed_profile(config, rng.uniform(*config.initial_speed_range_mps), num_samples, sample_period_s, rng)
-    tx_wander = _lateral_wander(config.lateral_wander_std_m, num_samples, rng)
+    initial_speed = rng.uniform(*config.initial_speed_range_mps)
     tx_mid_x = rng.uniform(*config.pass_center_range_m)
-    tx_positions, tx_heading = _track(tx_speeds, lanes[tx_lane], tx_mid_x, tx_wander, sample_period_s)
-    tx_color = _PALETTE[int(rng.integers(len(_PALETTE)))]
+    motion = _drive(config, lanes[tx_lane], initial_speed, tx_mid_x, num_samples, sample_period_s, rng)
+    color = _PALETTE[int(rng.integers(len(_PALETTE)))]
+    tracks = [_Track(*motion, config.transmitter_body_m, color, True)]
 
-    tracks = [(tx_positions, tx_heading, tx_speeds, config.transmitter_body_m, tx_color, True)]
-    low, high = config.num_distractors_range
     # At most one distractor per other lane, so distractors never overlap one another.
+    low, high = config.num_distractors_range
     other_lanes = rng.permutation([k for k in range(len(lanes)) if k != tx_lane])
     num_distractors = min(int(rng.integers(low, high + 1)), len(other_lanes))
     probabilities = np.asarray(config.distractor_probabilities, dtype=np.float64)
     bodies = list(DISTRACTOR_BODIES.values())
     for lane in other_lanes[:num_distractors]:
         body = bodies[int(rng.choice(len(bodies), p=probabilities / probabilities.sum()))]
-        speeds = speed_profile(
-            config, rng.uniform(*config.distractor_speed_range_mps), num_samples, sample_period_s, rng
-        )
-        wander = _lateral_wander(config.lateral_wander_std_m, num_samples, rng)
+        initial_speed = rng.uniform(*config.distractor_speed_range_mps)
         mid_x = tx_mid_x + rng.uniform(*config.distractor_offset_range_m)
-        positions, heading = _track(speeds, lanes[lane], mid_x, wander, sample_period_s)
-        color = _PALETTE[int(rng.integers(len(_PALETTE)))]
-        tracks.append((positions, heading, speeds, body, color, False))
+        motion = _drive(config, lanes[lane], initial_speed, mid_x, num_samples, sample_period_s, rng)
+        tracks.append(_Track(*motion, body, _PALETTE[int(rng.integers(len(_PALETTE)))], False))
 
     illumination = float(rng.uniform(*config.illumination_range))
-    snapshots = []
-    for t in range(num_samples):
-        vehicles = tuple(
-            Vehicle(
-                position_m=positions[t],
-                heading_rad=heading,
-                speed_mps=float(speeds[t]),
-                length_m=body[0],
-                width_m=body[1],
-                height_m=body[2],
-                color_rgb=color,
-                is_transmitter=is_tx,
-                antenna_height_m=config.transmitter_antenna_height_m,
-            )
-            for positions, heading, speeds, body, color, is_tx in tracks
+    antenna = config.transmitter_antenna_height_m
+    return [
+        Snapshot(
+            start_time_s + t * sample_period_s, tuple(tr.vehicle(t, antenna) for tr in tracks), illumination
         )
-        snapshots.append(Snapshot(time_s=start_time_s + t * sample_period_s, vehicles=vehicles, illumination=illumination))
-    return snapshots
+        for t in range(num_samples)
+    ]
+
+
+@dataclass(frozen=True)
+class GpsNoiseConfig:
+    """Errors of the transmitting vehicle's GPS receiver (per horizontal axis).
+
+    GPS errors wander slowly (multipath, satellite geometry) rather than jumping from fix to fix,
+    so each error is a first-order autoregressive process with the given stationary std and
+    correlation time, plus a little white noise.
+
+    Parameters
+    ----------
+    raw_std_m, raw_correlation_s: the raw (`unit2_loc`) error, metres and seconds.
+    calibrated_std_m, calibrated_correlation_s: the calibrated (`unit2_loc_cal`) error.
+    white_std_m: independent per-fix noise added to both, metres.
+    """
+
+    raw_std_m: float = 1.5
+    raw_correlation_s: float = 4.0
+    calibrated_std_m: float = 0.25
+    calibrated_correlation_s: float = 1.0
+    white_std_m: float = 0.05
+
+
+def gps_error_track(
+    std_m: float,
+    correlation_s: float,
+    white_std_m: float,
+    num_samples: int,
+    period_s: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """[T, 2] east, north position errors of consecutive GPS fixes, metres."""
+    rho = float(np.exp(-period_s / correlation_s)) if correlation_s > 0 else 0.0
+    error = np.empty((num_samples, 2))
+    error[0] = rng.normal(0.0, std_m, size=2)
+    for t in range(1, num_samples):
+        error[t] = rho * error[t - 1] + np.sqrt(1.0 - rho**2) * std_m * rng.normal(size=2)
+    return error + rng.normal(0.0, white_std_m, size=(num_samples, 2))
