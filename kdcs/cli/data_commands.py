@@ -52,7 +52,7 @@ def prepare(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Decode every sample once into memory-mapped arrays plus a manifest."""
-    from kdcs.data.prepare_run import prepare_scenarios
+    from kdcs.data.jobs import prepare_scenarios
 
     with user_errors():
         results = prepare_scenarios(scenario, cache, config, overrides, workers, force, skip_bad_rows)
