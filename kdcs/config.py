@@ -118,9 +118,22 @@ def merge(obj: T, overrides: dict[str, Any], prefix: str = "") -> T:
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current) and isinstance(value, dict):
             changes[key] = merge(current, value, prefix=full)
+        elif isinstance(current, dict) and isinstance(value, dict):
+            # free-form mappings (e.g. a KD recipe) merge key by key; their owner validates them
+            changes[key] = _merge_mappings(current, value)
         else:
             changes[key] = _coerce(value, hints[key], full)
     return dataclasses.replace(obj, **changes)
+
+
+def _merge_mappings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = _merge_mappings(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def parse_dotted(overrides: list[str]) -> dict[str, Any]:

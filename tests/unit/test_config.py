@@ -57,3 +57,13 @@ def test_to_dict_round_trip():
     config = load_config(Outer(), overrides=["inner.size=[8, 8]"])
     assert to_dict(config) == {"epochs": 3, "flag": True, "inner": {"size": [8, 8], "sigma": 1.0, "name": None}}
     assert load_config(Outer(), overrides=[]) == Outer()
+
+
+@dataclass(frozen=True)
+class WithMapping:
+    recipe: dict = field(default_factory=lambda: {"task": {"weight": 1.0, "loss": "focal"}})
+
+
+def test_free_form_mappings_merge_key_by_key():
+    config = load_config(WithMapping(), overrides=["recipe.task.weight=0.3", "recipe.kd.loss=logit_kd"])
+    assert config.recipe == {"task": {"weight": 0.3, "loss": "focal"}, "kd": {"loss": "logit_kd"}}

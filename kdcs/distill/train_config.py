@@ -1,0 +1,145 @@
+"""Typed training configuration: optimiser, learning-rate schedule, epochs, model selection.
+
+Every field has a default, so YAML files and `train.key=value` overrides (`kdcs.config.load_config`)
+hold only what changes; an unknown key is a ConfigError naming it, and so is a value outside its
+choices.
+
+The learning-rate schedule is a pure function of the epoch number (`learning_rate_at`): the trainer
+sets each epoch's rate from it, so a resumed run needs no scheduler state to land on the same rates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kdcs.config import ConfigError
+
+OPTIMIZERS = ("adamw", "adam", "sgd")
+SCHEDULES = ("cosine", "none", "step")
+# Validation metrics a run may select its best epoch on; all but "loss" are higher-is-better
+# means over slots from `kdcs.eval.metrics.summarize`.
+SELECT_METRICS = ("top1_mean", "top5_mean", "dba_mean", "loss")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser and learning-rate schedule.
+
+    Attributes:
+        name: "adamw", "adam" (the reference's) or "sgd" (with `momentum`).
+        lr: peak learning rate.
+        weight_decay: decoupled for adamw, L2 for adam and sgd.
+        momentum: sgd only.
+        schedule: per-epoch factor on lr: "cosine" (to `min_lr_ratio` at the last epoch),
+            "step" (times `step_gamma` every `step_epochs`), or "none".
+        warmup_epochs: linear warm-up over the first epochs, before the schedule starts.
+        min_lr_ratio: the cosine schedule's floor, as a fraction of lr.
+        step_epochs, step_gamma: the step schedule.
+        grad_clip_norm: clip the global gradient norm to this; None = no clipping.
+    """
+
+    name: Literal["adamw", "adam", "sgd"] = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    momentum: float = 0.9
+    schedule: Literal["cosine", "none", "step"] = "cosine"
+    warmup_epochs: int = 0
+    min_lr_ratio: float = 0.0
+    step_epochs: int = 10
+    step_gamma: float = 0.1
+    grad_clip_norm: float | None = 5.0
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise ConfigError(f"config key 'optim.name' must be one of {OPTIMIZERS}, got {self.name!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(
+                f"config key 'optim.schedule' must be one of {SCHEDULES}, got {self.schedule!r}"
+            )
+        checks = {
+            "optim.lr": self.lr > 0,
+            "optim.weight_decay": self.weight_decay >= 0,
+            "optim.momentum": 0 <= self.momentum < 1,
+            "optim.warmup_epochs": self.warmup_epochs >= 0,
+            "optim.min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
+            "optim.step_epochs": self.step_epochs >= 1,
+            "optim.step_gamma": 0 < self.step_gamma <= 1,
+            "optim.grad_clip_norm": self.grad_clip_norm is None or self.grad_clip_norm > 0,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"config key '{key}' is out of range: {getattr(self, key.split('.')[1])!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run: fit on train, select and early-stop on validation (never on test).
+
+    Attributes:
+        epochs: maximum number of epochs.
+        batch_size: windows per training batch (for whoever builds the batchers; the trainer
+            records the batch size it was actually given).
+        patience: stop after this many epochs without a better `select_metric`; None = never.
+        select_metric: validation metric that picks the best epoch (see SELECT_METRICS).
+        min_delta: an epoch counts as better only when it improves by more than this.
+        seed: seeds torch (weights, dropout); the train batcher's numpy generator shuffles.
+        num_threads: torch intra-op threads; None leaves torch's default.
+        device: "cpu", "cuda", "cuda:1", ...
+        tensorboard: also write TensorBoard events under run_dir/tensorboard.
+        progress: show a progress bar per epoch (only when stderr is a terminal).
+        optim: optimiser and schedule.
+    """
+
+    epochs: int = 20
+    batch_size: int = 64
+    patience: int | None = 6
+    select_metric: Literal["top1_mean", "top5_mean", "dba_mean", "loss"] = "top1_mean"
+    min_delta: float = 0.0
+    seed: int = 0
+    num_threads: int | None = None
+    device: str = "cpu"
+    tensorboard: bool = True
+    progress: bool = True
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def __post_init__(self) -> None:
+        if self.select_metric not in SELECT_METRICS:
+            raise ConfigError(
+                f"config key 'select_metric' must be one of {SELECT_METRICS}, got {self.select_metric!r}"
+            )
+        checks = {
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "patience": self.patience is None or self.patience >= 1,
+            "min_delta": self.min_delta >= 0,
+            "num_threads": self.num_threads is None or self.num_threads >= 1,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"config key '{key}' is out of range: {getattr(self, key)!r}")
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.select_metric != "loss"
+
+
+def learning_rate_at(optim: OptimConfig, epoch: int, total_epochs: int) -> float:
+    """Learning rate of 0-based `epoch` in a run of `total_epochs`.
+
+    Warm-up: lr * (epoch + 1) / (warmup + 1) for epoch < warmup. Then the schedule runs over the
+    remaining epochs: cosine from lr towards lr * min_lr_ratio (reached one epoch after the last,
+    so the last epoch still learns), or step decay by step_gamma every step_epochs.
+    """
+    if epoch < optim.warmup_epochs:
+        return optim.lr * (epoch + 1) / (optim.warmup_epochs + 1)
+    after_warmup = epoch - optim.warmup_epochs
+    if optim.schedule == "step":
+        return optim.lr * optim.step_gamma ** (after_warmup // optim.step_epochs)
+    if optim.schedule == "cosine":
+        span = max(total_epochs - optim.warmup_epochs, 1)
+        progress = min(after_warmup / span, 1.0)
+        floor = optim.min_lr_ratio
+        return optim.lr * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
+    return optim.lr

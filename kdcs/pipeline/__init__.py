@@ -1,0 +1,1 @@
+"""Jobs that tie the layers together: scenario -> cache -> windows -> models -> trainer -> evaluation."""
