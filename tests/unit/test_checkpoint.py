@@ -21,7 +21,7 @@ from kdcs.distill.checkpoint import (
     unflatten_optimizer_state,
 )
 from kdcs.models import ModelConfig, build_model
-from tests.unit.test_trainer_fixtures import files_under, tiny_model
+from tests.fixtures.training import files_under, tiny_model
 
 
 def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:

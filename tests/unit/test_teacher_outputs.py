@@ -10,7 +10,7 @@ from kdcs.distill.checkpoint import CheckpointError
 from kdcs.distill.composer import alpha_recipe, build_composer
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher, StackedTeachers
 from kdcs.distill.trainer import Trainer
-from tests.unit.test_trainer_fixtures import make_batchers, quick_config, tiny_model
+from tests.fixtures.training import make_batchers, quick_config, tiny_model
 
 
 def _count_forwards(model: torch.nn.Module) -> list[int]:

@@ -21,7 +21,7 @@ from kdcs.distill.composer import alpha_recipe, build_composer
 from kdcs.distill.train_config import OptimConfig, TrainConfig, learning_rate_at
 from kdcs.distill.trainer import Trainer, evaluate_model
 from tests.fixtures.scenario_factory import make_scenario
-from tests.unit.test_trainer_fixtures import files_under, make_batchers, quick_config, tiny_model
+from tests.fixtures.training import files_under, make_batchers, quick_config, tiny_model
 
 CE = {"ce": {"weight": 1.0}}
 

@@ -11,7 +11,7 @@ from kdcs.distill.checkpoint import CheckpointError, latest_checkpoint, load_mod
 from kdcs.distill.composer import build_composer
 from kdcs.distill.teacher_outputs import CachedTeacher
 from kdcs.distill.trainer import Trainer, TrainingDiverged
-from tests.unit.test_trainer_fixtures import (
+from tests.fixtures.training import (
     Killed,
     NaNAfter,
     kill_after_batches,
