@@ -83,6 +83,8 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             raise ConfigError(f"config key '{key}' must be an integer, got {value!r}")
         return value
     if hint is float:
+        if isinstance(value, str):
+            value = _yaml_float(value)  # YAML 1.1 reads "3e-3" (no dot) as a string
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"config key '{key}' must be a number, got {value!r}")
         return float(value)
@@ -99,6 +101,13 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             raise ConfigError(f"config key '{key}' must be one of {typing.get_args(hint)}, got {value!r}")
         return value
     return value
+
+
+def _yaml_float(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:

@@ -67,3 +67,7 @@ class WithMapping:
 def test_free_form_mappings_merge_key_by_key():
     config = load_config(WithMapping(), overrides=["recipe.task.weight=0.3", "recipe.kd.loss=logit_kd"])
     assert config.recipe == {"task": {"weight": 0.3, "loss": "focal"}, "kd": {"loss": "logit_kd"}}
+
+
+def test_exponent_without_dot_is_a_float():
+    assert load_config(Inner(), overrides=["sigma=3e-3"]).sigma == 0.003

@@ -69,8 +69,14 @@ def test_gps_encoder_maps_folded_slots_to_embeddings():
 def test_beam_history_pad_token_has_its_own_embedding():
     encoder = BeamHistoryEncoder(num_beams=64, embedding_dim=4)
     out = encoder(torch.tensor([0, 63, 64]))
-    assert out.shape == (3, 4)
+    assert out.shape == (3, 4 + 2)
     assert not torch.equal(out[1], out[2])
+
+
+def test_beam_history_carries_ordinal_position_and_pad_flag():
+    out = BeamHistoryEncoder(num_beams=64, embedding_dim=4)(torch.tensor([0, 63, 64]))
+    assert out[:, 4].tolist() == [-1.0, 1.0, 0.0]  # position on the codebook axis, 0 for the pad
+    assert out[:, 5].tolist() == [0.0, 0.0, 1.0]  # pad flag
 
 
 def test_beam_history_out_of_range_is_a_clear_error():

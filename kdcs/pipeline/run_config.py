@@ -1,0 +1,35 @@
+"""The typed configuration of one training or distillation run (YAML files hold only overrides)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdcs.distill.train_config import TrainConfig
+from kdcs.models import ModelConfig
+from kdcs.pipeline.data_setup import DataConfig
+
+
+@dataclass(frozen=True)
+class KDConfig:
+    """Which knowledge moves: a named recipe (kdcs.distill.recipes), term overrides, and the teacher.
+
+    recipe: "none", "logit", "feature", "rkd", "rkd-park", "cross-modal", "self-kd", "multi-teacher".
+    terms: per-term overrides merged into the recipe, e.g. {"kd": {"temperature": 2.0}}.
+    teacher: a run folder or weights file; required by every recipe but "none".
+    cache_teacher_outputs: run the frozen teacher once over all windows instead of every batch.
+    """
+
+    recipe: str = "none"
+    terms: dict[str, Any] = field(default_factory=dict)
+    teacher: str | None = None
+    cache_teacher_outputs: bool = True
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "run"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    kd: KDConfig = field(default_factory=KDConfig)

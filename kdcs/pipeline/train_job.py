@@ -1,0 +1,130 @@
+"""One training or distillation run: data -> model (+ teacher) -> trainer -> test evaluation -> run folder.
+
+The run folder holds the resolved config (config.yaml), the trainer's checkpoints and logs,
+best.safetensors, kd_adapters (if any) and metrics.json with validation (selection) and test numbers.
+Test numbers are computed once, after selection on validation, from the selected weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+
+from kdcs.config import ConfigError, to_dict
+from kdcs.distill.batch_context import feature_keys_read
+from kdcs.distill.checkpoint import write_json_atomically
+from kdcs.distill.composer import build_composer
+from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
+from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher
+from kdcs.distill.trained_model import load_trained_model
+from kdcs.distill.trainer import Trainer, predict, validation_summary
+from kdcs.models import build_model
+from kdcs.pipeline.data_setup import PreparedData, prepare_data
+from kdcs.pipeline.run_config import RunConfig
+
+METRICS_JSON = "metrics.json"
+CONFIG_YAML = "config.yaml"
+
+
+def evaluate_split(model: nn.Module, data: PreparedData, split: str, batch_size: int = 256) -> dict[str, Any]:
+    """Every metric of `model` on one split (top-k per slot, DBA, power loss when powers exist)."""
+    predictions = predict(model, data.batcher(split, tuple(model.modalities), batch_size))
+    return validation_summary(predictions)
+
+
+def write_config(run_dir: Path, config: RunConfig) -> None:
+    """The resolved config, atomically, so a run can be repeated from its folder alone."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir / f".{CONFIG_YAML}.tmp-{os.getpid()}"
+    tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    os.replace(tmp, run_dir / CONFIG_YAML)
+
+
+def _student(config: RunConfig, data: PreparedData) -> nn.Module:
+    if config.model.history > data.spec.history:
+        raise ConfigError(
+            f"config key 'model.history' ({config.model.history}) exceeds 'data.history' ({data.spec.history})"
+        )
+    if config.model.horizon != data.spec.horizon:
+        raise ConfigError(
+            f"config key 'model.horizon' ({config.model.horizon}) differs from 'data.horizon' ({data.spec.horizon})"
+        )
+    torch.manual_seed(config.train.seed)
+    return build_model(model_config_for_data(config, data))
+
+
+def model_config_for_data(config: RunConfig, data: PreparedData):
+    """The model config with input sizes taken from the cache: the cache is what the model will see."""
+    preprocess = data.cache.config
+    return dataclasses.replace(config.model, image_size=preprocess.camera_size, radar_size=preprocess.radar_size)
+
+
+def _teacher(config: RunConfig, recipe: dict) -> nn.Module | None:
+    if not needs_teacher(recipe):
+        return None
+    if not config.kd.teacher:
+        raise ConfigError(f"KD recipe {config.kd.recipe!r} needs a teacher: set 'kd.teacher' to a run folder")
+    teacher = load_trained_model(config.kd.teacher)
+    for parameter in teacher.parameters():
+        parameter.requires_grad_(False)
+    return teacher
+
+
+def run_training(
+    config: RunConfig,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    workers: int | None = None,
+    data: PreparedData | None = None,
+) -> dict[str, Any]:
+    """Train (or distil) the configured model; returns and writes metrics.json."""
+    run_dir = Path(run_dir)
+    data = data or prepare_data(config.data, workers=workers)
+    recipe = merge_recipe(config.kd.recipe, config.kd.terms)
+    teacher = _teacher(config, recipe)
+    student = _student(config, data)
+    modalities = tuple(dict.fromkeys([*student.modalities, *(teacher.modalities if teacher is not None else ())]))
+    train = data.batcher("train", modalities, config.train.batch_size, shuffle=True, seed=config.train.seed)
+    val = data.batcher("val", modalities, 256)
+    example = next(iter(val))
+    composer = build_composer(resolve_recipe(recipe, student, teacher, example))
+    source = None
+    if teacher is not None:
+        source = (
+            CachedTeacher.build(teacher, [train, val], feature_keys_read(composer))
+            if config.kd.cache_teacher_outputs
+            else LiveTeacher(teacher)
+        )
+    write_config(run_dir, config)
+    start = time.perf_counter()
+    result = Trainer(student, composer, train, val, config.train, run_dir, teacher=source).fit(resume=resume)
+    metrics = {
+        "name": config.name,
+        "architecture": student.config.architecture,
+        "modalities": list(student.modalities),
+        "recipe": config.kd.recipe,
+        "loss_equation": composer.describe(),
+        "teacher": config.kd.teacher,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "stopped_reason": result.stopped_reason,
+        "train_seconds": round(time.perf_counter() - start, 2),
+        "windows": data.counts(),
+        "val": result.best_val,
+        "test": evaluate_split(student, data, "test"),
+    }
+    write_json_atomically(run_dir / METRICS_JSON, metrics)
+    return metrics
+
+
+def distill_config(config: RunConfig, teacher: str, recipe: str) -> RunConfig:
+    """The same run with a teacher and a named recipe (what `kdcs distill` changes)."""
+    return dataclasses.replace(config, kd=dataclasses.replace(config.kd, teacher=teacher, recipe=recipe))
