@@ -57,7 +57,9 @@ def bench_batches(handle, batch_size: int = 256, repeats: int = 3) -> dict:
     spec = WindowSpec()
     windows = build_windows(np.asarray(handle.arrays["seq_index"]), spec)
     modalities = [m for m in ("camera", "radar", "gps") if m in handle.arrays] + ["beam_history"]
-    batcher = WindowBatcher(handle, windows, spec, modalities, batch_size, shuffle=True, rng=np.random.default_rng(0))
+    batcher = WindowBatcher(
+        handle, windows, spec, modalities, batch_size, shuffle=True, rng=np.random.default_rng(0)
+    )
     best = 0.0
     for _ in range(repeats):
         start = time.perf_counter()

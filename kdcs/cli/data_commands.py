@@ -43,7 +43,9 @@ def synth(
 @data_app.command("prepare")
 def prepare(
     scenario: Path = typer.Argument(..., help="A scenario folder (or a multi-AP root of them)."),
-    cache: Path | None = typer.Option(None, "--cache", help="Cache root (default $KDCS_CACHE_DIR or ./data_cache)."),
+    cache: Path | None = typer.Option(
+        None, "--cache", help="Cache root (default $KDCS_CACHE_DIR or ./data_cache)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="YAML file of PreprocessConfig overrides."),
     overrides: list[str] = typer.Option([], "--set", help=SET_HELP),
     workers: int | None = typer.Option(None, "--workers", help="Decoding processes (default: all cores)."),
@@ -63,7 +65,9 @@ def prepare(
         [r["name"], r["samples"], r["status"], ", ".join(r["modalities"]), r["seconds"], r["samples_per_s"]]
         for r in results
     ]
-    console.print(table("prepared caches", ["scenario", "samples", "status", "modalities", "s", "samples/s"], rows))
+    console.print(
+        table("prepared caches", ["scenario", "samples", "status", "modalities", "s", "samples/s"], rows)
+    )
     for r in results:
         console.print(f"  {r['name']}: {r['cache_dir']}")
 
@@ -73,7 +77,9 @@ def inspect(
     scenario: Path = typer.Argument(..., help="A scenario folder (or a multi-AP root of them)."),
     history: int = typer.Option(8, "--history", "-L", help="Observed slots per window (L)."),
     horizon: int = typer.Option(3, "--horizon", "-J", help="Future slots predicted (J)."),
-    split: str = typer.Option("0.7,0.1,0.2", "--split", help="Train,val,test fractions of sequences, in order."),
+    split: str = typer.Option(
+        "0.7,0.1,0.2", "--split", help="Train,val,test fractions of sequences, in order."
+    ),
     skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows", help="Drop bad rows instead of failing."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:

@@ -35,7 +35,9 @@ def demo(
         )
         results = prepare_scenarios(scenario_root, out / "cache", None, [], workers, False, False)
         for r in results:
-            console.print(f"[bold]2/3 prepare[/bold]: {r['name']} {r['status']} ({r['samples']} samples, {r['seconds']} s)")
+            console.print(
+                f"[bold]2/3 prepare[/bold]: {r['name']} {r['status']} ({r['samples']} samples, {r['seconds']} s)"
+            )
         console.print("[bold]3/3 inspect[/bold]")
         for sample_table in read_scenario_set(scenario_root).values():
             show_summary(summarize_dataset(sample_table, WindowSpec()))

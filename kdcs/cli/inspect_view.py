@@ -52,7 +52,9 @@ def show_summary(summary: dict) -> None:
         console.print(line, highlight=False)
     spec = summary["window_spec"]
     rows = [[name, s["sequences"], s["windows"]] for name, s in summary["splits"].items()]
-    console.print(table(f"windows (L={spec['history']}, J={spec['horizon']})", ["split", "sequences", "windows"], rows))
+    console.print(
+        table(f"windows (L={spec['history']}, J={spec['horizon']})", ["split", "sequences", "windows"], rows)
+    )
     test = summary["splits"].get("test", {})
     if test.get("floors"):
         console.print(_floor_table("test", test["floors"], spec["horizon"]))

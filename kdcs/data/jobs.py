@@ -47,7 +47,9 @@ def prepare_scenarios(
     from kdcs.data.preprocess import PreprocessConfig
 
     config = load_config(PreprocessConfig(), config_path, overrides)
-    tables = read_scenario_set(scenario, skip_bad_rows=skip_bad_rows)  # all read (and validated) before any write
+    tables = read_scenario_set(
+        scenario, skip_bad_rows=skip_bad_rows
+    )  # all read (and validated) before any write
     results = []
     for name, sample_table in tables.items():
         cache_dir = default_cache_dir(sample_table.root, name, cache or cache_root())

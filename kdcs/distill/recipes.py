@@ -24,7 +24,10 @@ NAMED_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     # no KD: the task loss alone (the "no KD" rows of the paper's table)
     "none": {"task": {"loss": FOCAL, "weight": 1.0}},
     # Hinton logit KD, T=4, alpha=0.7 (the paper's student setting)
-    "logit": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "logit_kd", "weight": 0.7, "temperature": 4.0}},
+    "logit": {
+        "task": {"loss": FOCAL, "weight": 0.3},
+        "kd": {"loss": "logit_kd", "weight": 0.7, "temperature": 4.0},
+    },
     # FitNets-style feature KD on the per-slot embedding, alpha=0.5, plus logit KD as in the reference's combined mode
     "feature": {
         "task": {"loss": FOCAL, "weight": 0.3},
@@ -34,14 +37,23 @@ NAMED_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     # the reference's relational KD: random partners, distance 1, angle 2, scale 10, alpha=0.5
     "rkd": {
         "task": {"loss": FOCAL, "weight": 0.5},
-        "rkd": {"loss": "rkd_cosine", "weight": 0.5, "distance_weight": 1.0, "angle_weight": 2.0, "scale": 10.0},
+        "rkd": {
+            "loss": "rkd_cosine",
+            "weight": 0.5,
+            "distance_weight": 1.0,
+            "angle_weight": 2.0,
+            "scale": 10.0,
+        },
     },
     # Park et al.'s RKD (all pairs / triplets, Huber), alpha=0.5
     "rkd-park": {"task": {"loss": FOCAL, "weight": 0.5}, "rkd": {"loss": "rkd", "weight": 0.5}},
     # multi-modal teacher -> single-sensor student: embedding alignment + logit KD
     "cross-modal": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "cross_modal", "weight": 0.7}},
     # born-again: a trained model teaches a fresh copy, T=3, alpha=0.5 (the paper's teacher setting)
-    "self-kd": {"task": {"loss": FOCAL, "weight": 0.5}, "kd": {"loss": "self_kd", "weight": 0.5, "temperature": 3.0}},
+    "self-kd": {
+        "task": {"loss": FOCAL, "weight": 0.5},
+        "kd": {"loss": "self_kd", "weight": 0.5, "temperature": 3.0},
+    },
     # several teachers' tempered predictions averaged (optionally confidence-weighted)
     "multi-teacher": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "multi_teacher", "weight": 0.7}},
 }
@@ -50,10 +62,14 @@ NAMED_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
 _DIMENSIONED = {"feature_kd": "frame", "cross_modal": "final"}
 
 
-def merge_recipe(name: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+def merge_recipe(
+    name: str, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     """A named recipe with per-term overrides merged in (a term set to {} or None is removed)."""
     if name not in NAMED_RECIPES:
-        raise ConfigError(f"config key 'kd.recipe': unknown recipe {name!r}; known: {', '.join(NAMED_RECIPES)}")
+        raise ConfigError(
+            f"config key 'kd.recipe': unknown recipe {name!r}; known: {', '.join(NAMED_RECIPES)}"
+        )
     recipe = copy.deepcopy(NAMED_RECIPES[name])
     for term, spec in (overrides or {}).items():
         if not spec:

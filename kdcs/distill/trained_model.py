@@ -18,7 +18,9 @@ def weights_file(path: Path | str) -> Path:
     if path.is_dir():
         candidate = path / BEST_WEIGHTS
         if not candidate.is_file():
-            raise CheckpointError(f"run folder {path} has no {BEST_WEIGHTS} (did its training finish an epoch?)")
+            raise CheckpointError(
+                f"run folder {path} has no {BEST_WEIGHTS} (did its training finish an epoch?)"
+            )
         return candidate
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")

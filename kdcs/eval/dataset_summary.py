@@ -71,7 +71,11 @@ def summarize_dataset(
         "root": str(table.root),
         "samples": len(table),
         "sequences": len(lengths),
-        "sequence_length": {"min": int(min(lengths)), "max": int(max(lengths)), "mean": float(np.mean(lengths))},
+        "sequence_length": {
+            "min": int(min(lengths)),
+            "max": int(max(lengths)),
+            "mean": float(np.mean(lengths)),
+        },
         "modalities": modality_counts(table),
         "beam_source": table.beam_source,
         "num_beams": table.num_beams,

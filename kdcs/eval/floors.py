@@ -32,7 +32,9 @@ def history_rows(seq_index: np.ndarray, ends: np.ndarray, history: int) -> tuple
     return clipped, valid
 
 
-def repeat_last_centers(beam: np.ndarray, seq_index: np.ndarray, ends: np.ndarray, horizon: int) -> np.ndarray:
+def repeat_last_centers(
+    beam: np.ndarray, seq_index: np.ndarray, ends: np.ndarray, horizon: int
+) -> np.ndarray:
     """[W, J+1] prediction = beam(t-1) for every slot (beam(t) itself at a sequence's first row)."""
     prev = np.clip(ends - 1, 0, None)
     last = np.where(seq_index[prev] == seq_index[ends], beam[prev], beam[ends])
@@ -58,7 +60,13 @@ def linear_fit_centers(
 
 
 def floor_rankings(
-    beam: np.ndarray, seq_index: np.ndarray, ends: np.ndarray, history: int, horizon: int, num_beams: int, k: int = 10
+    beam: np.ndarray,
+    seq_index: np.ndarray,
+    ends: np.ndarray,
+    history: int,
+    horizon: int,
+    num_beams: int,
+    k: int = 10,
 ) -> dict[str, np.ndarray]:
     """{"repeat_last": [W, J+1, k], "linear_fit": [W, J+1, k]} ranked beams for each window end."""
     beam, seq_index, ends = np.asarray(beam), np.asarray(seq_index), np.asarray(ends)

@@ -18,7 +18,9 @@ def rank_scores(scores: np.ndarray, k: int | None = None) -> np.ndarray:
     return order if k is None else order[..., :k]
 
 
-def topk_accuracy(ranked: np.ndarray, target: np.ndarray, ks: tuple[int, ...] = TOP_KS) -> dict[int, np.ndarray]:
+def topk_accuracy(
+    ranked: np.ndarray, target: np.ndarray, ks: tuple[int, ...] = TOP_KS
+) -> dict[int, np.ndarray]:
     """Fraction of windows whose true beam is among the first k ranked beams, per slot.
 
     Input: ranked [N, S, K] with K >= max(ks); target [N, S]. Output: {k: [S] accuracy}.

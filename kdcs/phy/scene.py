@@ -77,7 +77,9 @@ class Vehicle:
         for dl in (-half_l, half_l):
             for dw in (-half_w, half_w):
                 for z in (0.0, self.height_m):
-                    out.append([self.position_m[0] + c * dl - s * dw, self.position_m[1] + s * dl + c * dw, z])
+                    out.append(
+                        [self.position_m[0] + c * dl - s * dw, self.position_m[1] + s * dl + c * dw, z]
+                    )
         return np.asarray(out)
 
 

@@ -55,7 +55,13 @@ class PreparedData:
     cache_status: str
 
     def batcher(
-        self, split: str, modalities: tuple[str, ...], batch_size: int, *, shuffle: bool = False, seed: int = 0
+        self,
+        split: str,
+        modalities: tuple[str, ...],
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
     ) -> WindowBatcher:
         """Batches of one split with the given per-slot inputs (plus targets and powers)."""
         return WindowBatcher(
@@ -79,10 +85,14 @@ def select_table(config: DataConfig) -> SampleTable:
     tables = read_scenario_set(Path(config.scenario), skip_bad_rows=config.skip_bad_rows)
     if config.ap is not None:
         if config.ap not in tables:
-            raise ConfigError(f"config key 'data.ap': {config.ap!r} is not under {config.scenario} (has {sorted(tables)})")
+            raise ConfigError(
+                f"config key 'data.ap': {config.ap!r} is not under {config.scenario} (has {sorted(tables)})"
+            )
         return tables[config.ap]
     if len(tables) != 1:
-        raise ConfigError(f"{config.scenario} holds {len(tables)} scenarios {sorted(tables)}; set 'data.ap' to one")
+        raise ConfigError(
+            f"{config.scenario} holds {len(tables)} scenarios {sorted(tables)}; set 'data.ap' to one"
+        )
     return next(iter(tables.values()))
 
 
@@ -90,7 +100,9 @@ def prepare_data(config: DataConfig, *, workers: int | None = None) -> PreparedD
     """Read, cache (reusing a fresh cache), window and split the configured scenario."""
     table = select_table(config)
     root = Path(config.cache_root) if config.cache_root else cache_root()
-    handle = prepare(table, default_cache_dir(table.root, table.name, root), config.preprocess, workers=workers)
+    handle = prepare(
+        table, default_cache_dir(table.root, table.name, root), config.preprocess, workers=workers
+    )
     spec = WindowSpec(history=config.history, horizon=config.horizon)
     all_windows = build_windows(np.asarray(handle.arrays["seq_index"]), spec)
     splits = split_sequences(table.sequences, config.split)

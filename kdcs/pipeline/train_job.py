@@ -63,7 +63,9 @@ def _student(config: RunConfig, data: PreparedData) -> nn.Module:
 def model_config_for_data(config: RunConfig, data: PreparedData):
     """The model config with input sizes taken from the cache: the cache is what the model will see."""
     preprocess = data.cache.config
-    return dataclasses.replace(config.model, image_size=preprocess.camera_size, radar_size=preprocess.radar_size)
+    return dataclasses.replace(
+        config.model, image_size=preprocess.camera_size, radar_size=preprocess.radar_size
+    )
 
 
 def _teacher(config: RunConfig, recipe: dict) -> nn.Module | None:
@@ -91,7 +93,9 @@ def run_training(
     recipe = merge_recipe(config.kd.recipe, config.kd.terms)
     teacher = _teacher(config, recipe)
     student = _student(config, data)
-    modalities = tuple(dict.fromkeys([*student.modalities, *(teacher.modalities if teacher is not None else ())]))
+    modalities = tuple(
+        dict.fromkeys([*student.modalities, *(teacher.modalities if teacher is not None else ())])
+    )
     train = data.batcher("train", modalities, config.train.batch_size, shuffle=True, seed=config.train.seed)
     val = data.batcher("val", modalities, 256)
     example = next(iter(val))

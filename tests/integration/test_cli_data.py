@@ -91,7 +91,9 @@ def test_real_scenario5_inspect_and_prepare(deepsense_scenario5: Path, tmp_path:
     summary = json.loads(invoke("data", "inspect", deepsense_scenario5, "--json").stdout)[0]
     assert summary["samples"] == 2300 and summary["sequences"] == 29
     assert summary["modalities"] == {"power": 2300, "gps": 2300}
-    prepared = json.loads(invoke("data", "prepare", deepsense_scenario5, "--cache", tmp_path, "--json").stdout)[0]
+    prepared = json.loads(
+        invoke("data", "prepare", deepsense_scenario5, "--cache", tmp_path, "--json").stdout
+    )[0]
     assert prepared["status"] == "built" and prepared["modalities"] == ["power", "gps"]
     gps = np.load(Path(prepared["cache_dir"]) / "gps.npy")
     assert gps.shape == (2300, 4) and np.isfinite(gps).all()

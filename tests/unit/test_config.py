@@ -23,7 +23,9 @@ class Outer:
 
 
 def test_dotted_overrides_are_typed_and_nested():
-    config = load_config(Outer(), overrides=["epochs=5", "inner.size=[32, 48]", "inner.sigma=2", "inner.name=x"])
+    config = load_config(
+        Outer(), overrides=["epochs=5", "inner.size=[32, 48]", "inner.sigma=2", "inner.name=x"]
+    )
     assert config.epochs == 5
     assert config.inner == Inner(size=(32, 48), sigma=2.0, name="x")
 
@@ -55,7 +57,11 @@ def test_missing_yaml_and_bad_override_syntax(tmp_path: Path):
 
 def test_to_dict_round_trip():
     config = load_config(Outer(), overrides=["inner.size=[8, 8]"])
-    assert to_dict(config) == {"epochs": 3, "flag": True, "inner": {"size": [8, 8], "sigma": 1.0, "name": None}}
+    assert to_dict(config) == {
+        "epochs": 3,
+        "flag": True,
+        "inner": {"size": [8, 8], "sigma": 1.0, "name": None},
+    }
     assert load_config(Outer(), overrides=[]) == Outer()
 
 

@@ -24,7 +24,9 @@ class BeamHistoryEncoder(nn.Module):
         super().__init__()
         self.modality = "beam_history"
         self.num_beams = num_beams
-        self.mlp = nn.Sequential(nn.Linear(2, embedding_dim), nn.ReLU(), nn.Linear(embedding_dim, embedding_dim))
+        self.mlp = nn.Sequential(
+            nn.Linear(2, embedding_dim), nn.ReLU(), nn.Linear(embedding_dim, embedding_dim)
+        )
         self.out_features = embedding_dim
 
     def ordinal_features(self, beams: Tensor) -> Tensor:
@@ -36,7 +38,11 @@ class BeamHistoryEncoder(nn.Module):
 
     def forward(self, beams: Tensor) -> Tensor:
         # Checked on CPU only: on a GPU the check would stall every forward on a device sync.
-        if not beams.is_cuda and beams.numel() and (int(beams.min()) < 0 or int(beams.max()) > self.num_beams):
+        if (
+            not beams.is_cuda
+            and beams.numel()
+            and (int(beams.min()) < 0 or int(beams.max()) > self.num_beams)
+        ):
             raise ValueError(
                 f"beam_history holds values outside 0..{self.num_beams} (the pad token is {self.num_beams})"
             )
