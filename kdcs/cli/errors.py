@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from rich.markup import escape
 
 from kdcs.cli.output import err_console
 
@@ -14,9 +15,10 @@ from kdcs.cli.output import err_console
 def user_errors() -> Iterator[None]:
     from kdcs.config import ConfigError
     from kdcs.data.errors import DataError
+    from kdcs.distill.checkpoint import CheckpointError
 
     try:
         yield
-    except (ConfigError, DataError, FileExistsError, FileNotFoundError) as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc}")
+    except (ConfigError, DataError, CheckpointError, FileExistsError, FileNotFoundError) as exc:
+        err_console.print("[bold red]error:[/bold red] " + escape(str(exc)))
         raise typer.Exit(code=2) from None

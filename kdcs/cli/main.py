@@ -6,6 +6,7 @@ import typer
 
 from kdcs.cli.data_commands import data_app
 from kdcs.cli.demo_command import demo
+from kdcs.cli.train_commands import distill, evaluate, train
 
 app = typer.Typer(
     name="kdcs",
@@ -16,6 +17,9 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
+app.command("train")(train)
+app.command("distill")(distill)
+app.command("evaluate")(evaluate)
 
 
 if __name__ == "__main__":

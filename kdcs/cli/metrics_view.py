@@ -1,0 +1,20 @@
+"""Per-slot metric tables for people (the JSON output is the metrics dict itself)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from kdcs.cli.output import table
+
+SHOWN = ("top1", "top3", "top5", "dba")
+
+
+def metrics_table(title: str, summary: dict) -> Table:
+    """Rows: top-1/3/5 and official DBA; columns: slot t, t+1, ..., mean."""
+    slots = len(summary["top1"]["per_slot"])
+    names = ["t"] + [f"t+{j}" for j in range(1, slots)]
+    rows = [[metric, *summary[metric]["per_slot"], summary[metric]["mean"]] for metric in SHOWN]
+    if "power_loss_db" in summary:
+        loss = summary["power_loss_db"]
+        rows.append(["power loss dB", *loss["per_slot"], loss["mean"]])
+    return table(f"{title} ({summary['num_windows']} windows)", ["metric", *names, "mean"], rows)

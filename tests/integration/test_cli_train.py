@@ -1,0 +1,96 @@
+"""`kdcs train | distill | evaluate` on a tiny generated scenario, in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kdcs.cli.main import app
+from tests.fixtures.scenario_factory import make_scenario
+
+runner = CliRunner()
+FAST = [
+    "train.epochs=2",
+    "train.batch_size=16",
+    "train.progress=false",
+    "train.tensorboard=false",
+    "train.num_threads=1",
+    "model.hidden=16",
+    "model.feature_size=16",
+    "model.gps_hidden=16",
+    "model.beam_embedding_dim=8",
+    "data.history=4",
+    "data.horizon=1",
+    "data.split=[0.6,0.2,0.2]",
+    "model.history=4",
+    "model.horizon=1",
+]
+
+
+def sets(*items: str) -> list[str]:
+    return [arg for item in items for arg in ("--set", item)]
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("scn")
+    return make_scenario(
+        root / "s", num_sequences=10, sequence_length=12, modalities=("power", "gps", "beam")
+    )
+
+
+@pytest.fixture(scope="module")
+def teacher(scenario: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "teacher"
+    args = ["train", "--scenario", str(scenario), "--out", str(out), "--json"]
+    args += sets(
+        *FAST,
+        f"data.cache_root={out.parent / 'cache'}",
+        "model.architecture=gps-beam-student",
+        "model.hidden=32",
+    )
+    result = runner.invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_prints_metrics_json(teacher: Path):
+    metrics = json.loads((teacher / "metrics.json").read_text())
+    assert metrics["architecture"] == "gps-beam-student" and metrics["epochs_run"] == 2
+
+
+def test_distill_and_evaluate(scenario: Path, teacher: Path, tmp_path: Path):
+    out = tmp_path / "student"
+    args = [
+        "distill",
+        "--teacher",
+        str(teacher),
+        "--recipe",
+        "logit",
+        "--scenario",
+        str(scenario),
+        "--out",
+        str(out),
+    ]
+    args += sets(*FAST, f"data.cache_root={teacher.parent / 'cache'}", "model.architecture=gps-beam-student")
+    result = runner.invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "logit_kd" in result.output and "test" in result.output
+    evaluated = runner.invoke(app, ["evaluate", str(out), "--json"], catch_exceptions=False)
+    assert evaluated.exit_code == 0, evaluated.output
+    result_json = json.loads(evaluated.stdout)
+    saved = json.loads((out / "metrics.json").read_text())
+    assert result_json["metrics"]["top1"] == saved["test"]["top1"]  # same weights, same windows
+    assert result_json["complexity"]["parameters"]["deployable"] > 0
+
+
+def test_unknown_key_and_missing_teacher_are_one_line_errors(scenario: Path, tmp_path: Path):
+    bad_key = runner.invoke(app, ["train", "--scenario", str(scenario), *sets("train.epoks=3")])
+    assert bad_key.exit_code == 2 and "train.epoks" in bad_key.output
+    no_teacher = runner.invoke(
+        app, ["distill", "--teacher", str(tmp_path / "none"), "--scenario", str(scenario)]
+    )
+    assert no_teacher.exit_code == 2 and "does not exist" in no_teacher.output
