@@ -64,7 +64,7 @@ def test_multimodal_teacher_runs_with_both_readouts_and_fusions(readout, fusion)
     # Assert
     assert output.logits.shape == (3, 6, 64)
     assert output.features["camera_motion"].shape == (3, 6, 64)
-    assert output.features["beam_history"].shape == (3, 6, 32 + 2)  # embedding + position + pad flag
+    assert output.features["beam_history"].shape == (3, 6, 32)
     if fusion == "attention":
         weights = output.features["modality_weights"]
         assert weights.shape == (3, 6, 4)

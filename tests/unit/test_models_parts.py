@@ -69,14 +69,17 @@ def test_gps_encoder_maps_folded_slots_to_embeddings():
 def test_beam_history_pad_token_has_its_own_embedding():
     encoder = BeamHistoryEncoder(num_beams=64, embedding_dim=4)
     out = encoder(torch.tensor([0, 63, 64]))
-    assert out.shape == (3, 4 + 2)
+    assert out.shape == (3, 4)
     assert not torch.equal(out[1], out[2])
 
 
-def test_beam_history_carries_ordinal_position_and_pad_flag():
-    out = BeamHistoryEncoder(num_beams=64, embedding_dim=4)(torch.tensor([0, 63, 64]))
-    assert out[:, 4].tolist() == [-1.0, 1.0, 0.0]  # position on the codebook axis, 0 for the pad
-    assert out[:, 5].tolist() == [0.0, 0.0, 1.0]  # pad flag
+def test_beam_history_features_separate_neighbours_and_mark_the_pad():
+    encoder = BeamHistoryEncoder(num_beams=64, embedding_dim=4)
+    features = encoder.ordinal_features(torch.tensor([0, 1, 63, 64]))
+    assert features[3, :-1].abs().sum() == 0 and features[3, -1] == 1  # pad: only its flag
+    assert features[:3, -1].abs().sum() == 0
+    assert (features[0] - features[1]).abs().max() > 0.05  # neighbouring beams stay distinguishable
+    assert features[:3, -2].tolist() == pytest.approx([-1.0, -1.0 + 2.0 / 63.0, 1.0])  # linear position channel
 
 
 def test_beam_history_out_of_range_is_a_clear_error():
