@@ -15,10 +15,11 @@ from kdcs.cli.output import err_console
 def user_errors() -> Iterator[None]:
     from kdcs.config import ConfigError
     from kdcs.data.errors import DataError
+    from kdcs.deploy.source import DeployError
     from kdcs.distill.checkpoint import CheckpointError
 
     try:
         yield
-    except (ConfigError, DataError, CheckpointError, FileExistsError, FileNotFoundError) as exc:
+    except (ConfigError, DataError, CheckpointError, DeployError, FileExistsError, FileNotFoundError) as exc:
         err_console.print("[bold red]error:[/bold red] " + escape(str(exc)))
         raise typer.Exit(code=2) from None

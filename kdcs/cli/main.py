@@ -6,6 +6,7 @@ import typer
 
 from kdcs.cli.data_commands import data_app
 from kdcs.cli.demo_command import demo
+from kdcs.cli.deploy_commands import export, track
 from kdcs.cli.train_commands import distill, evaluate, train
 
 app = typer.Typer(
@@ -20,6 +21,8 @@ app.command("demo")(demo)
 app.command("train")(train)
 app.command("distill")(distill)
 app.command("evaluate")(evaluate)
+app.command("export")(export)
+app.command("track")(track)
 
 
 if __name__ == "__main__":

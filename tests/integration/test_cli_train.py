@@ -94,3 +94,25 @@ def test_unknown_key_and_missing_teacher_are_one_line_errors(scenario: Path, tmp
         app, ["distill", "--teacher", str(tmp_path / "none"), "--scenario", str(scenario)]
     )
     assert no_teacher.exit_code == 2 and "does not exist" in no_teacher.output
+
+
+def test_export_then_track_replays_the_scenario(scenario: Path, teacher: Path, tmp_path: Path):
+    exported = runner.invoke(app, ["export", str(teacher), "--out", str(tmp_path / "onnx"), "--json"])
+    assert exported.exit_code == 0, exported.output
+    summary = json.loads(exported.stdout)
+    assert summary["architecture"] == "gps-beam-student" and (tmp_path / "onnx" / "model.onnx").is_file()
+    tracked = runner.invoke(
+        app, ["track", str(scenario), "--model", str(tmp_path / "onnx"), "--out", str(tmp_path / "p.csv"), "--json"]
+    )
+    assert tracked.exit_code == 0, tracked.output
+    replay = json.loads(tracked.stdout)
+    assert replay["slots"] == 120 and replay["predictions"] > 0
+    assert replay["latency_ms"]["median"] > 0 and (tmp_path / "p.csv").is_file()
+
+
+def test_export_refuses_a_corrupt_checkpoint(tmp_path: Path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    result = runner.invoke(app, ["export", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "bad.safetensors" in result.output
+    assert not (tmp_path / "o").exists()

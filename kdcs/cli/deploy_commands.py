@@ -1,0 +1,71 @@
+"""`kdcs export` and `kdcs track`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from kdcs.cli.errors import user_errors
+from kdcs.cli.output import console, print_json
+
+
+def export(
+    checkpoint: Path = typer.Argument(..., help="Student run folder or weights file."),
+    out: Path = typer.Option(..., "--out", help="Export folder (model.onnx, model.int8.onnx, model.json)."),
+    opset: int = typer.Option(18, "--opset", help="ONNX opset (17 or higher)."),
+    int8: bool = typer.Option(True, "--int8/--no-int8", help="Also write int8 dynamically quantised graphs."),
+    allow_teacher: bool = typer.Option(False, "--allow-teacher", help="Export a teacher architecture too."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Export a trained student to ONNX (+ int8) with a metadata file, checking parity with PyTorch."""
+    from kdcs.deploy.cli_glue import export_command
+
+    with user_errors():
+        summary = export_command(checkpoint, out, opset=opset, int8=int8, allow_teacher=allow_teacher)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"exported {summary['architecture']} ({', '.join(summary['modalities'])}) to {summary['out_dir']}"
+    )
+    for name, size in summary["files"].items():
+        console.print(f"  {name}: {size:,} bytes")
+    console.print(f"  parity: {summary['parity']}", markup=False)
+
+
+def track(
+    scenario: Path = typer.Argument(..., help="Scenario folder to replay slot by slot."),
+    model: Path = typer.Option(..., "--model", help="Export folder (ONNX) or checkpoint (torch)."),
+    backend: str = typer.Option("onnx", "--backend", help="onnx or torch."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 or int8 (ONNX only)."),
+    missing: str = typer.Option("hold", "--missing", help="A missing input: hold the last value or zero it."),
+    top_k: int = typer.Option(3, "--top-k", help="Beams reported per slot."),
+    out_csv: Path | None = typer.Option(None, "--out", help="Write one CSV row per slot here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Replay a scenario through the streaming beam tracker; per-slot predictions and latency."""
+    from kdcs.deploy.cli_glue import track_command
+
+    with user_errors():
+        summary = track_command(
+            scenario,
+            model,
+            backend=backend,
+            precision=precision,
+            missing_policy=missing,
+            top_k=top_k,
+            out_csv=out_csv,
+        )
+    if as_json:
+        print_json(summary)
+        return
+    latency = summary["latency_ms"]
+    console.print(
+        f"{summary['slots']} slots in {summary['sequences']} sequences on {summary['backend']} ({summary['precision']}); "
+        f"{summary['predictions']} predictions; latency median {latency['median']:.3f} ms, p95 {latency['p95']:.3f} ms"
+    )
+    console.print(f"top-1 at the current slot: {summary['top1_current_slot']}", markup=False)
+    console.print(f"tracker: {summary['tracker']}", markup=False)
+    if out_csv is not None:
+        console.print(f"per-slot predictions: {out_csv}")
