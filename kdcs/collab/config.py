@@ -1,0 +1,184 @@
+"""Typed configuration of one collaborative-learning run: the centre, the K edge nodes, the protocol.
+
+Everything is described in one file (YAML overrides of these defaults, `kdcs.config.load_config`):
+the multi-AP scenario and windowing (`data`, the same for every node, so a time instant is one
+window everywhere), the central node, the edge nodes (sensor folder, student, partition), the
+protocol and its payload encoding, the runner and the faults to inject.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kdcs.config import ConfigError, merge
+from kdcs.distill.train_config import TrainConfig
+from kdcs.models import ModelConfig
+from kdcs.pipeline.data_setup import DataConfig
+
+ENCODINGS = ("fp32", "fp16", "int8", "topk")
+PARTITIONS = ("ap", "iid", "dirichlet")
+RUNNERS = ("sequential", "processes")
+FAULT_KINDS = ("crash", "hang", "nan", "garbage")
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """One edge node (an access point).
+
+    name: unique node name (used in the ledger, rounds.csv and results.json).
+    ap: the scenario sub-folder holding this node's sensors (e.g. "ap3"); None = the central AP.
+    partition: "ap" = every window of its AP; "iid" / "dirichlet" = a share of the train sequences of
+        its AP, dealt among all nodes of that AP with the same partition (val and test stay whole).
+    model: ModelConfig overrides merged over the run's `student` (e.g. {"architecture": "radar-student"}).
+    neighbours: peers for the "mutual" protocol; empty = every other node.
+    """
+
+    name: str = ""
+    ap: str | None = None
+    partition: Literal["ap", "iid", "dirichlet"] = "ap"
+    model: dict[str, Any] = field(default_factory=dict)
+    neighbours: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    """The central node: a full-sensor AP view, the teacher it trains, and its own student.
+
+    ap: scenario sub-folder the centre sees (the full sensor kit).
+    model: the teacher (central-kd, edge-kd).
+    train: the teacher's training (epochs etc.).
+    student: ModelConfig overrides over the run's `student` for the central student of ensemble-to-central.
+    """
+
+    ap: str | None = "ap1"
+    model: ModelConfig = field(
+        default_factory=lambda: ModelConfig(
+            architecture="multimodal-teacher", modalities=("camera_motion", "radar", "gps", "beam_history")
+        )
+    )
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=10, progress=False, tensorboard=False, patience=None)
+    )
+    student: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """A fault injected on purpose (tests, demonstrations): node `node` in round `round`.
+
+    kind: "crash" (node_step raises), "hang" (never answers: the runner times it out),
+        "nan" (its reply carries NaN values), "garbage" (its reply bytes are not a payload).
+    """
+
+    node: str = ""
+    round: int = 1
+    kind: Literal["crash", "hang", "nan", "garbage"] = "crash"
+
+
+@dataclass(frozen=True)
+class CollabConfig:
+    """One collaborative run.
+
+    protocol: a key of `kdcs.collab.protocols.PROTOCOLS`.
+    engine: "local" (in-process runner); "flower" is not available yet.
+    rounds: communication rounds. local_epochs: epochs of local training per round.
+    distill_epochs: epochs of distillation on received knowledge per round (proxy-exchange protocols).
+    payload_encoding: "fp32", "fp16", "int8" (per-tensor scale) or "topk" (top-k sparse logits;
+        weights then go as fp32). topk: k of "topk".
+    proxy: which windows form the shared proxy set: "train" or "val" windows of the central AP's
+        time instants (each node sees them through its own sensors); proxy_windows: at most this many.
+    kd_temperature: T of the KD losses on exchanged logits (logit_kd, multi_teacher; dml uses 1).
+    dirichlet_alpha: skew of "dirichlet" partitions. node_timeout_s: a node slower than this is missing.
+    runner: "sequential" (nodes in turn) or "processes" (one worker process per node step).
+    workers: concurrent worker processes (None = CPU count).
+    """
+
+    name: str = "collab"
+    engine: Literal["local", "flower"] = "local"
+    protocol: str = "fedavg"
+    rounds: int = 3
+    local_epochs: int = 1
+    distill_epochs: int = 1
+    payload_encoding: Literal["fp32", "fp16", "int8", "topk"] = "fp32"
+    topk: int = 8
+    kd_temperature: float = 4.0
+    proxy: Literal["train", "val"] = "train"
+    proxy_windows: int = 256
+    dirichlet_alpha: float = 0.5
+    node_timeout_s: float = 600.0
+    seed: int = 0
+    runner: Literal["sequential", "processes"] = "sequential"
+    workers: int | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    student: ModelConfig = field(default_factory=lambda: ModelConfig(architecture="gps-beam-student"))
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(progress=False, tensorboard=False, patience=None)
+    )
+    central: CentralConfig = field(default_factory=CentralConfig)
+    nodes: tuple[NodeConfig, ...] = ()
+    faults: tuple[FaultConfig, ...] = ()
+
+
+def node_model_config(config: CollabConfig, node: NodeConfig) -> ModelConfig:
+    """The node's student: the run's `student` with the node's overrides (type-checked)."""
+    index = [n.name for n in config.nodes].index(node.name)
+    return merge(config.student, dict(node.model), prefix=f"nodes[{index}].model")
+
+
+def central_student_config(config: CollabConfig) -> ModelConfig:
+    return merge(config.student, dict(config.central.student), prefix="central.student")
+
+
+def validate_collab_config(config: CollabConfig) -> None:
+    """Raise ConfigError (one sentence naming the key or node) before anything is written."""
+    from kdcs.collab.protocols import PROTOCOLS  # late: protocols import this module
+
+    if config.engine == "flower":
+        raise ConfigError("config key 'engine': the Flower engine is not available yet; use engine=local")
+    if config.protocol not in PROTOCOLS:
+        raise ConfigError(
+            f"config key 'protocol': unknown {config.protocol!r}; known: {', '.join(PROTOCOLS)}"
+        )
+    if not config.data.scenario:
+        raise ConfigError("config key 'data.scenario' must name a multi-AP scenario root")
+    if not config.nodes:
+        raise ConfigError("config key 'nodes' must list at least one edge node")
+    names = [node.name for node in config.nodes]
+    for index, name in enumerate(names):
+        if not name or names.count(name) > 1 or name == "central":
+            raise ConfigError(
+                f"config key 'nodes[{index}].name' ({name!r}) must be unique, non-empty, not 'central'"
+            )
+    _check_ranges(config)
+    for fault in config.faults:
+        if fault.node not in names:
+            raise ConfigError(f"config key 'faults': node {fault.node!r} is not one of the nodes {names}")
+    for node in config.nodes:
+        unknown = [peer for peer in node.neighbours if peer not in names or peer == node.name]
+        if unknown:
+            raise ConfigError(f"node {node.name!r}: neighbour {unknown[0]!r} is not another node")
+        node_model_config(config, node)  # type-checks the overrides
+
+
+def _check_ranges(config: CollabConfig) -> None:
+    checks = {
+        "rounds": config.rounds >= 1,
+        "local_epochs": config.local_epochs >= 0,
+        "distill_epochs": config.distill_epochs >= 0,
+        "topk": 1 <= config.topk <= config.student.num_beams,
+        "proxy_windows": config.proxy_windows >= 1,
+        "kd_temperature": config.kd_temperature > 0,
+        "dirichlet_alpha": config.dirichlet_alpha > 0,
+        "node_timeout_s": config.node_timeout_s > 0,
+        "workers": config.workers is None or config.workers >= 1,
+    }
+    for key, ok in checks.items():
+        if not ok:
+            raise ConfigError(f"config key '{key}' is out of range: {getattr(config, key)!r}")
+
+
+def with_epochs(train: TrainConfig, epochs: int, seed: int) -> TrainConfig:
+    """A node's per-step training config: `epochs` epochs, a seed of its own, no early stop."""
+    return dataclasses.replace(train, epochs=max(epochs, 1), seed=seed, patience=None)

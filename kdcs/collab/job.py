@@ -1,0 +1,120 @@
+"""One collaborative run: config -> nodes -> protocol rounds -> run folder.
+
+The run folder holds config.yaml (the resolved config), rounds.csv (per round per node: status,
+validation top-1/top-5, bytes down/up, seconds, reason when missing or rejected), ledger.csv
+(every transfer), results.json (final per-node test evaluation, byte totals, rounds, who was
+missing) and nodes/<name>/<step>/ (the trainer's folders of every local step).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kdcs.collab.centre import Centre
+from kdcs.collab.config import CollabConfig, validate_collab_config
+from kdcs.collab.ledger import ByteLedger, write_text_atomically
+from kdcs.collab.local_runner import LocalRunner
+from kdcs.collab.node import CollabNode
+from kdcs.collab.node_setup import DataViews, build_edge_nodes
+from kdcs.collab.protocol import NodeCard
+from kdcs.collab.protocols import PROTOCOLS
+from kdcs.config import to_dict
+from kdcs.distill.checkpoint import write_json_atomically
+from kdcs.models.zoo import count_parameters
+
+RESULTS_JSON = "results.json"
+ROUNDS_CSV = "rounds.csv"
+LEDGER_CSV = "ledger.csv"
+CONFIG_YAML = "config.yaml"
+
+
+def run_collab(config: CollabConfig, run_dir: Path, *, workers: int | None = None) -> dict[str, Any]:
+    """Run the configured protocol; writes and returns results.json. workers: cache-building processes."""
+    validate_collab_config(config)
+    run_dir = Path(run_dir)
+    if (run_dir / RESULTS_JSON).exists():
+        raise FileExistsError(f"{run_dir} already holds a finished collab run; choose a new run folder")
+    views = DataViews(config, workers)
+    nodes = build_edge_nodes(config, views, run_dir)
+    centre = Centre(config, views, run_dir)
+    protocol = PROTOCOLS[config.protocol](config, {n: NodeCard.of(node) for n, node in nodes.items()}, centre)
+    protocol.setup()  # config errors (e.g. fedavg with different students) surface before any output
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(run_dir / CONFIG_YAML, yaml.safe_dump(to_dict(config), sort_keys=False))
+    ledger = ByteLedger()
+    start = time.perf_counter()
+    rows = LocalRunner(config, protocol, nodes, ledger).run()
+    results = {
+        "name": config.name,
+        "protocol": config.protocol,
+        "engine": config.engine,
+        "runner": config.runner,
+        "payload_encoding": config.payload_encoding,
+        "rounds": config.rounds,
+        "seconds": round(time.perf_counter() - start, 2),
+        "nodes": {name: node_result(node, config) for name, node in nodes.items()},
+        "central": {label: node_result(node, config) for label, node in protocol.central_nodes().items()},
+        "teacher_val": _means(centre.teacher_val) if centre.teacher_val else None,
+        "bytes": ledger.totals(),
+    }
+    write_rows(run_dir / ROUNDS_CSV, rows)
+    ledger.to_csv(run_dir / LEDGER_CSV)
+    write_json_atomically(run_dir / RESULTS_JSON, results)
+    return results
+
+
+def node_result(node: CollabNode, config: CollabConfig) -> dict[str, Any]:
+    """The node's deployed model on its test split, with what it is."""
+    test = node.evaluate("test")
+    node_config = next((n for n in config.nodes if n.name == node.name), None)
+    return {
+        "ap": (node_config.ap if node_config and node_config.ap else config.central.ap),
+        "architecture": node.model.config.architecture,
+        "modalities": list(node.modalities),
+        "parameters": count_parameters(node.model),
+        "train_windows": len(node.data.windows["train"]),
+        "test": {
+            **_means(test),
+            "top1_per_slot": test["top1"]["per_slot"],
+            "num_windows": test["num_windows"],
+        },
+    }
+
+
+def _means(summary: dict[str, Any]) -> dict[str, float]:
+    return {f"{k}_mean": v["mean"] for k, v in summary.items() if isinstance(v, dict) and "mean" in v}
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    write_text_atomically(path, buffer.getvalue())
+
+
+def results_table(results: dict[str, Any]) -> str:
+    """A markdown table of one run: per node top-1 / top-5 on test, then the byte totals."""
+    lines = [
+        f"### {results['protocol']} ({results['payload_encoding']}, {results['rounds']} rounds)",
+        "",
+        "| node | model | top-1 | top-5 | up bytes | down bytes |",
+        "|---|---|---|---|---|---|",
+    ]
+    by_node = results["bytes"]["by_node"]
+    for label, entry in {**results["nodes"], **results["central"]}.items():
+        sent = by_node.get(label, {"up": 0, "down": 0})
+        lines.append(
+            f"| {label} | {entry['architecture']} ({'+'.join(entry['modalities'])}) | "
+            f"{entry['test']['top1_mean']:.3f} | {entry['test']['top5_mean']:.3f} | {sent['up']:,} | {sent['down']:,} |"
+        )
+    lines.append(f"| **total** | | | | {results['bytes']['up']:,} | {results['bytes']['down']:,} |")
+    return os.linesep.join(lines)

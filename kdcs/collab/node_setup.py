@@ -1,0 +1,134 @@
+"""From a CollabConfig to nodes: each AP's data prepared once, partitions dealt, models built.
+
+Partitions: "ap" nodes get every window of their AP. "iid" / "dirichlet" nodes of one AP share
+that AP's train sequences (dealt with `partition_iid` / `partition_dirichlet`, labels = the beam
+sector of each sequence); their val and test windows stay whole, so every node is judged on the
+same instants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kdcs.collab.config import CollabConfig, NodeConfig, central_student_config, node_model_config
+from kdcs.collab.node import CollabNode
+from kdcs.config import ConfigError
+from kdcs.data.partition import (
+    partition_dirichlet,
+    partition_iid,
+    sequence_beam_sectors,
+    windows_in_sequences,
+)
+from kdcs.models import ModelConfig, build_model
+from kdcs.pipeline.data_setup import PreparedData, prepare_data
+from kdcs.pipeline.run_config import RunConfig
+from kdcs.pipeline.train_job import model_config_for_data
+
+CENTRAL = "central"
+
+
+class DataViews:
+    """Each AP's PreparedData, prepared (cached) once and shared by the nodes of that AP."""
+
+    def __init__(self, config: CollabConfig, workers: int | None = None) -> None:
+        self.config, self.workers = config, workers
+        self._prepared: dict[str | None, PreparedData] = {}
+
+    def of(self, ap: str | None) -> PreparedData:
+        if ap not in self._prepared:
+            self._prepared[ap] = prepare_data(
+                dataclasses.replace(self.config.data, ap=ap), workers=self.workers
+            )
+        return self._prepared[ap]
+
+
+def build_model_for(config: ModelConfig, data: PreparedData, seed: int, who: str):
+    """A fresh model for `who`, checked against the data (L, J, modalities) with one clear error."""
+    if config.history > data.spec.history or config.horizon != data.spec.horizon:
+        raise ConfigError(
+            f"node {who!r}: model history/horizon ({config.history}, {config.horizon}) must fit "
+            f"data.history/data.horizon ({data.spec.history}, {data.spec.horizon})"
+        )
+    torch.manual_seed(seed)
+    model = build_model(model_config_for_data(RunConfig(model=config), data))
+    available = set(data.cache.arrays) | {"beam_history"}
+    missing = [m for m in model.modalities if m not in available]
+    if missing:
+        raise ConfigError(
+            f"node {who!r}: its AP has no {missing[0]!r} data (has {sorted(data.cache.modalities)})"
+        )
+    return model
+
+
+def _partitioned(config: CollabConfig, data: PreparedData, nodes: list[NodeConfig]) -> list[PreparedData]:
+    """Each node's view of one AP whose train sequences the nodes share."""
+    kinds = {node.partition for node in nodes}
+    if len(kinds) > 1:
+        raise ConfigError(
+            f"nodes {[n.name for n in nodes]} share AP {nodes[0].ap!r} with mixed partitions {kinds}"
+        )
+    train = data.windows["train"]
+    sequences = np.unique(train.seq_ids)
+    rng = np.random.default_rng(config.seed)
+    if kinds == {"iid"}:
+        shares = partition_iid(sequences, len(nodes), rng)
+    else:
+        beams = np.asarray(data.cache.arrays["beam"])
+        seqs, sectors = sequence_beam_sectors(beams, np.asarray(data.cache.arrays["seq_index"]))
+        labels = dict(zip(seqs.tolist(), sectors.tolist(), strict=True))
+        shares = partition_dirichlet(
+            sequences, [labels[int(s)] for s in sequences], len(nodes), config.dirichlet_alpha, rng
+        )
+    return [
+        dataclasses.replace(data, windows={**data.windows, "train": windows_in_sequences(train, share)})
+        for share in shares
+    ]
+
+
+def node_data(config: CollabConfig, views: DataViews) -> dict[str, PreparedData]:
+    """{node name: its data view}, in config order."""
+    out: dict[str, PreparedData] = {}
+    groups: dict[str | None, list[NodeConfig]] = defaultdict(list)
+    for node in config.nodes:
+        ap = node.ap if node.ap is not None else config.central.ap
+        if node.partition == "ap":
+            out[node.name] = views.of(ap)
+        else:
+            groups[ap].append(node)
+    for ap, members in groups.items():
+        for node, data in zip(members, _partitioned(config, views.of(ap), members), strict=True):
+            out[node.name] = data
+    return {node.name: out[node.name] for node in config.nodes}
+
+
+def build_edge_nodes(config: CollabConfig, views: DataViews, run_dir: Path) -> dict[str, CollabNode]:
+    nodes = {}
+    for index, (name, data) in enumerate(node_data(config, views).items()):
+        node_config = config.nodes[index]
+        model = build_model_for(node_model_config(config, node_config), data, config.seed + index, name)
+        nodes[name] = CollabNode(
+            name, data, model, config.train, Path(run_dir) / "nodes" / name, seed=config.seed + index
+        )
+    return nodes
+
+
+def build_central_node(
+    config: CollabConfig, views: DataViews, run_dir: Path, role: str = "teacher"
+) -> CollabNode:
+    """The central node with its teacher ("teacher") or its own student ("student")."""
+    data = views.of(config.central.ap)
+    model_config = config.central.model if role == "teacher" else central_student_config(config)
+    model = build_model_for(model_config, data, config.seed + 7919, CENTRAL)
+    return CollabNode(
+        CENTRAL,
+        data,
+        model,
+        config.central.train if role == "teacher" else config.train,
+        Path(run_dir) / "nodes" / f"{CENTRAL}-{role}",
+        seed=config.seed + 7919,
+    )

@@ -1,0 +1,130 @@
+"""The protocol contract, transport-agnostic (Flower's strategy split).
+
+A round:  instructions = protocol.configure(round, nodes)      # on the centre
+          reply = protocol.node_step(node, instruction)         # on each node, its data only
+          protocol.aggregate(round, accepted replies)           # on the centre
+
+Instructions and replies are `Payload`s; the runner (local or Flower) encodes them with the run's
+payload encoding, counts the bytes, decodes them on the other side and validates replies against
+`reply_spec` before `aggregate` ever sees them. `node_step` runs on a node and must only use that
+node (its data and model) and the instruction; everything the centre knows about the nodes is in
+their `NodeCard`s (what a node declares when it joins) and in the replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from kdcs.collab.config import CollabConfig
+from kdcs.collab.node import CollabNode
+from kdcs.collab.payload import Payload, PayloadSpec
+from kdcs.config import to_dict
+
+ACK = "ack"
+HANDSHAKE_ROUND = 0
+
+
+@dataclass(frozen=True)
+class NodeCard:
+    """What a node declares when it joins: its student (config and tensor shapes) and output size."""
+
+    name: str
+    model_config: dict[str, Any]
+    weight_shapes: dict[str, tuple[int, ...]]
+    num_slots: int
+    num_beams: int
+
+    @classmethod
+    def of(cls, node: CollabNode) -> NodeCard:
+        config = node.model.config
+        return cls(node.name, to_dict(config), node.weight_shapes(), config.num_slots, config.num_beams)
+
+
+class Protocol:
+    """Base class. Subclasses set `name` and implement configure / node_step / reply_spec / aggregate.
+
+    handshake: when True the runner first plays round 0, in which every node uploads the sample ids
+    of its train and val windows (the centre needs them to send per-window soft labels).
+    """
+
+    name = ""
+    handshake = False
+
+    def __init__(self, config: CollabConfig, cards: Mapping[str, NodeCard], services: Any) -> None:
+        self.config, self.cards, self.services = config, dict(cards), services
+        self.window_ids: dict[str, dict[str, np.ndarray]] = {}
+
+    def setup(self) -> None:
+        """Centre-side work before round 1 (e.g. train the teacher)."""
+
+    def configure(self, round: int, nodes: list[str]) -> dict[str, Payload]:
+        raise NotImplementedError
+
+    def node_step(self, node: CollabNode, instruction: Payload) -> Payload:
+        raise NotImplementedError
+
+    def reply_spec(self, node: str, instruction: Payload) -> PayloadSpec:
+        raise NotImplementedError
+
+    def aggregate(self, round: int, replies: Mapping[str, Payload]) -> None:
+        raise NotImplementedError
+
+    def finish(self, nodes: list[str]) -> dict[str, Payload]:
+        """Instructions of a last broadcast after the final round ({} = none)."""
+        return {}
+
+    def central_nodes(self) -> dict[str, CollabNode]:
+        """Central models to evaluate on the test split too, by label."""
+        return {}
+
+    # ------------------------------------------------------------------ the handshake (round 0)
+
+    def configure_handshake(self, nodes: list[str]) -> dict[str, Payload]:
+        return {name: Payload("hello") for name in nodes}
+
+    def handshake_step(self, node: CollabNode) -> Payload:
+        ids = {"train_ids": node.sample_ids("train"), "val_ids": node.sample_ids("val")}
+        return Payload("window_ids", {k: v.astype(np.int32) for k, v in ids.items()})
+
+    def aggregate_handshake(self, replies: Mapping[str, Payload]) -> None:
+        for name, reply in replies.items():
+            self.window_ids[name] = {k: v.astype(np.int64) for k, v in reply.tensors.items()}
+
+
+def window_ids_spec() -> PayloadSpec:
+    return PayloadSpec("window_ids", {"train_ids": (None,), "val_ids": (None,)})
+
+
+def node_metrics(node: CollabNode) -> dict[str, float]:
+    """The node's validation top-1 / top-5 (mean over slots) after its step, for rounds.csv."""
+    summary = node.evaluate("val")
+    return {"val_top1": summary["top1"]["mean"], "val_top5": summary["top5"]["mean"]}
+
+
+def ack(node: CollabNode, **meta: Any) -> Payload:
+    return Payload(ACK, meta={"metrics": node_metrics(node), **meta})
+
+
+def ack_spec() -> PayloadSpec:
+    return PayloadSpec(ACK, {})
+
+
+def logits_spec(card: NodeCard, key: str = "logits", windows: int | None = None) -> PayloadSpec:
+    return PayloadSpec("logits", {key: (windows, card.num_slots, card.num_beams)})
+
+
+def kd_only_recipe(loss: str, temperature: float) -> dict[str, dict[str, Any]]:
+    """Distillation on proxy windows, whose labels a node is not assumed to know."""
+    return {"kd": {"loss": loss, "weight": 1.0, "temperature": temperature}}
+
+
+TASK_ONLY = {"task": {"loss": "focal", "weight": 1.0}}
+
+
+def final_models(nodes: Mapping[str, CollabNode]) -> dict[str, nn.Module]:
+    return {name: node.model for name, node in nodes.items()}

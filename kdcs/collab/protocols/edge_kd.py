@@ -1,0 +1,68 @@
+"""Edge KD (centre to edge, online): the centre's teacher labels each node's own windows; nodes
+distil locally, and raw data never leaves a node.
+
+Round 0 (handshake): each node uploads the sample ids of its train and val windows. Round 1: the
+centre runs its full-sensor teacher on its own view of those instants and sends the soft labels
+(logits, in the run's encoding; "topk" sends top-k sparse logits); the node keeps them and distils
+its student with the "logit" recipe (focal + T^2 KL). Later rounds send no labels again (the
+teacher is frozen): nodes keep distilling on what they hold. A node that missed round 1 gets its
+labels in the first round it is back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from kdcs.collab.node import CollabNode
+from kdcs.collab.payload import Payload, PayloadSpec
+from kdcs.collab.protocol import Protocol, ack, ack_spec, window_ids_spec
+from kdcs.distill.recipes import merge_recipe
+
+SOFT_LABELS = "soft_labels"
+CONTINUE = "continue"
+
+
+class EdgeKDProtocol(Protocol):
+    name = "edge-kd"
+    handshake = True
+
+    def setup(self) -> None:
+        self.teacher = self.services.trained_teacher()
+        self.served: set[str] = set()
+
+    def configure(self, round: int, nodes: list[str]) -> dict[str, Payload]:
+        instructions = {}
+        meta = {"epochs": self.config.local_epochs, "round": round}
+        for name in nodes:
+            if name in self.served or name not in self.window_ids:
+                instructions[name] = Payload(CONTINUE, meta=meta)
+                continue
+            ids = np.concatenate([self.window_ids[name]["train_ids"], self.window_ids[name]["val_ids"]])
+            logits = self.teacher.logits_on(ids)  # [W, S, C] on the centre's view
+            tensors = {"ids": ids.astype(np.int32), "logits": logits}
+            instructions[name] = Payload(SOFT_LABELS, tensors, meta, logit_keys=("logits",))
+        self._sent_this_round = {n for n, p in instructions.items() if p.kind == SOFT_LABELS}
+        return instructions
+
+    def node_step(self, node: CollabNode, instruction: Payload) -> Payload:
+        if instruction.kind == SOFT_LABELS:
+            node.state["soft_labels"] = (instruction.tensors["ids"], instruction.tensors["logits"])
+        if "soft_labels" not in node.state:
+            raise RuntimeError(f"node {node.name!r} holds no soft labels yet")
+        teacher = node.received_outputs(*node.state["soft_labels"])
+        node.fit(
+            f"r{instruction.meta['round']}-edge-kd",
+            int(instruction.meta["epochs"]),
+            merge_recipe("logit"),
+            teacher=teacher,
+        )
+        return ack(node)
+
+    def reply_spec(self, node: str, instruction: Payload) -> PayloadSpec:
+        return window_ids_spec() if instruction.kind == "hello" else ack_spec()
+
+    def aggregate(self, round: int, replies: Mapping[str, Payload]) -> None:
+        # a node that answered after receiving its labels holds them; the others get them next time
+        self.served |= {name for name in replies if name in self._sent_this_round}

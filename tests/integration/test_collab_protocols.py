@@ -1,0 +1,168 @@
+"""Every protocol runs on a tiny multi-AP scenario; bytes, faults and poisoned payloads behave."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kdcs.collab import CollabConfig, run_collab
+from kdcs.collab.protocols import PROTOCOLS
+from kdcs.config import ConfigError, load_config
+from tests.fixtures.scenario_factory import make_scenario
+
+TINY_MODEL = [
+    "hidden=16",
+    "feature_size=16",
+    "gps_hidden=16",
+    "beam_embedding_dim=8",
+    "history=4",
+    "horizon=1",
+]
+CAMERA_STUDENT = "{architecture: paper-student, modalities: [camera_motion], student_channels: [4, 8, 8]}"
+HETEROGENEOUS = (
+    "nodes=[{name: n1, ap: ap1}, {name: n2, ap: ap2}, {name: n3, ap: ap3, model: " + CAMERA_STUDENT + "}]"
+)
+SAME_STUDENT = "nodes=[{name: n1, ap: ap1}, {name: n2, ap: ap2}, {name: n3, ap: ap1, partition: iid}]"
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory) -> Path:
+    """Three APs over the same 10 sequences: camera+gps, gps only, camera only (all with power)."""
+    root = tmp_path_factory.mktemp("collab") / "scenario"
+    kits = {
+        "ap1": ("camera", "power", "gps", "beam"),
+        "ap2": ("power", "gps", "beam"),
+        "ap3": ("camera", "power", "beam"),
+    }
+    for seed, (name, kit) in enumerate(kits.items()):
+        make_scenario(
+            root / name, num_sequences=10, sequence_length=12, modalities=kit, image_size=(48, 27), seed=seed
+        )
+    return root
+
+
+def tiny_config(scenario: Path, *extra: str) -> CollabConfig:
+    return load_config(
+        CollabConfig(),
+        overrides=[
+            f"data.scenario={scenario}",
+            f"data.cache_root={scenario.parent / 'cache'}",
+            "data.history=4",
+            "data.horizon=1",
+            "data.split=[0.6,0.2,0.2]",
+            "data.preprocess.camera_size=[16,16]",
+            *(f"student.{item}" for item in TINY_MODEL),
+            *(f"central.model.{item}" for item in TINY_MODEL),
+            "central.model.modalities=[camera_motion,gps,beam_history]",
+            "central.model.teacher_channels=[4,8]",
+            "central.model.teacher_fc=[32]",
+            "central.train.epochs=2",
+            "central.train.num_threads=1",
+            "central.train.batch_size=16",
+            "train.num_threads=1",
+            "train.batch_size=16",
+            "rounds=2",
+            HETEROGENEOUS,
+            *extra,
+        ],
+    )
+
+
+def rounds_rows(run: Path) -> list[dict]:
+    return list(csv.DictReader((run / "rounds.csv").open()))
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_every_protocol_runs_two_rounds_and_writes_its_run_folder(protocol, scenario, tmp_path):
+    nodes = SAME_STUDENT if protocol == "fedavg" else HETEROGENEOUS
+    config = tiny_config(scenario, f"protocol={protocol}", nodes)
+
+    results = run_collab(config, tmp_path / protocol)
+
+    assert set(results["nodes"]) == {"n1", "n2", "n3"} and results["rounds"] == 2
+    for entry in results["nodes"].values():
+        assert 0.0 <= entry["test"]["top1_mean"] <= entry["test"]["top5_mean"] <= 1.0
+        assert entry["test"]["num_windows"] > 0
+    rows = rounds_rows(tmp_path / protocol)
+    played = [r for r in rows if r["round"] in ("1", "2")]
+    assert len(played) == 6 and all(r["status"] == "ok" for r in played)
+    ledger = list(csv.DictReader((tmp_path / protocol / "ledger.csv").open()))
+    assert sum(int(r["nbytes"]) for r in ledger) == results["bytes"]["up"] + results["bytes"]["down"]
+    assert results["bytes"]["down"] > 0 and results["bytes"]["up"] > 0
+    assert json.loads((tmp_path / protocol / "results.json").read_text())["protocol"] == protocol
+
+
+def test_fed_distill_uplink_is_far_below_fedavg_at_equal_rounds(scenario, tmp_path):
+    same = [SAME_STUDENT, "payload_encoding=topk", "topk=4", "student.hidden=32"]
+
+    fedavg = run_collab(tiny_config(scenario, "protocol=fedavg", *same), tmp_path / "fedavg")
+    distill = run_collab(tiny_config(scenario, "protocol=fed-distill", *same), tmp_path / "fd")
+
+    ratio = fedavg["bytes"]["up"] / distill["bytes"]["up"]
+    print(f"fedavg / fed-distill uplink bytes at 2 rounds: {ratio:.1f}x")
+    assert ratio > 5.0
+
+
+def test_a_crashing_node_is_missing_for_its_round_and_rejoins(scenario, tmp_path):
+    config = tiny_config(scenario, "protocol=fed-distill", "faults=[{node: n2, round: 1, kind: crash}]")
+
+    results = run_collab(config, tmp_path / "run")
+
+    rows = {(r["round"], r["node"]): r for r in rounds_rows(tmp_path / "run")}
+    assert rows[("1", "n2")]["status"] == "missing" and "injected crash" in rows[("1", "n2")]["reason"]
+    assert rows[("1", "n1")]["status"] == "ok" and rows[("2", "n2")]["status"] == "ok"
+    assert results["bytes"]["missing"] == {"1": ["n2"]}
+
+
+def test_a_poisoned_reply_is_rejected_and_leaves_the_aggregate_as_without_it(scenario, tmp_path):
+    base = ["protocol=fedavg", SAME_STUDENT, "rounds=1"]
+    poisoned = run_collab(
+        tiny_config(scenario, *base, "faults=[{node: n2, round: 1, kind: nan}]"), tmp_path / "nan"
+    )
+    absent = run_collab(
+        tiny_config(scenario, *base, "faults=[{node: n2, round: 1, kind: crash}]"), tmp_path / "out"
+    )
+
+    status = {r["node"]: r for r in rounds_rows(tmp_path / "nan") if r["round"] == "1"}
+    assert status["n2"]["status"] == "rejected" and "NaN" in status["n2"]["reason"]
+    # every node deploys the final global model: equal results mean an equal aggregate
+    assert poisoned["nodes"]["n1"]["test"] == absent["nodes"]["n1"]["test"]
+    assert np.isfinite(poisoned["nodes"]["n2"]["test"]["top1_mean"])
+
+
+def test_processes_runner_times_out_a_hung_node(scenario, tmp_path):
+    config = tiny_config(
+        scenario,
+        "protocol=fed-distill",
+        "runner=processes",
+        "workers=3",
+        "node_timeout_s=6",
+        "rounds=2",
+        "faults=[{node: n3, round: 1, kind: hang}]",
+    )
+
+    results = run_collab(config, tmp_path / "run")
+
+    rows = {(r["round"], r["node"]): r for r in rounds_rows(tmp_path / "run")}
+    assert rows[("1", "n3")]["status"] == "missing" and "timed out" in rows[("1", "n3")]["reason"]
+    assert rows[("1", "n1")]["status"] == "ok" and rows[("2", "n3")]["status"] == "ok"
+    assert results["nodes"]["n3"]["test"]["num_windows"] > 0
+
+
+def test_config_errors_name_the_key_or_node(scenario, tmp_path):
+    with pytest.raises(ConfigError, match="engine"):
+        run_collab(tiny_config(scenario, "engine=flower"), tmp_path / "a")
+    with pytest.raises(ConfigError, match="protocol"):
+        run_collab(tiny_config(scenario, "protocol=telepathy"), tmp_path / "b")
+    with pytest.raises(ConfigError, match="node 'n3' differs"):
+        run_collab(tiny_config(scenario, "protocol=fedavg"), tmp_path / "c")
+    with pytest.raises(ConfigError, match="node 'n2'.*radar"):
+        run_collab(
+            tiny_config(scenario, "nodes=[{name: n2, ap: ap2, model: {architecture: radar-student}}]"),
+            tmp_path / "d",
+        )
+    assert not (tmp_path / "c").exists()
