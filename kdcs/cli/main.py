@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from kdcs.cli.collab_command import collab
 from kdcs.cli.data_commands import data_app
 from kdcs.cli.demo_command import demo
 from kdcs.cli.deploy_commands import export, track
@@ -23,6 +24,7 @@ app.command("distill")(distill)
 app.command("evaluate")(evaluate)
 app.command("export")(export)
 app.command("track")(track)
+app.command("collab")(collab)
 
 
 if __name__ == "__main__":

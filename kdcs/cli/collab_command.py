@@ -1,0 +1,34 @@
+"""`kdcs collab`: run a collaboration protocol between a central node and edge nodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from kdcs.cli.errors import user_errors
+from kdcs.cli.output import console, print_json
+
+
+def collab(
+    config: Path = typer.Option(..., "--config", help="Collab YAML (see configs/collab/)."),
+    overrides: list[str] = typer.Option([], "--set", help="Override key.sub=value, e.g. protocol=fed-distill."),
+    engine: str | None = typer.Option(None, "--engine", help="local (default) or flower."),
+    out: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<name>)."),
+    workers: int | None = typer.Option(None, "--workers", help="Cache-building processes."),
+    as_json: bool = typer.Option(False, "--json", help="Print results.json."),
+) -> None:
+    """Per-round metrics per node, the byte ledger, and a final per-node test evaluation."""
+    from kdcs.collab import CollabConfig, results_table, run_collab
+    from kdcs.config import load_config
+
+    with user_errors():
+        extra = [f"engine={engine}"] if engine is not None else []
+        resolved = load_config(CollabConfig(), config, [*overrides, *extra])
+        run_dir = out or Path("runs") / resolved.name
+        results = run_collab(resolved, run_dir, workers=workers)
+    if as_json:
+        print_json(results)
+        return
+    console.print(results_table(results), markup=False)
+    console.print(f"run folder: {run_dir} (rounds.csv, ledger.csv, results.json)")
