@@ -21,13 +21,14 @@ sequence (and of the AP within it), so the files are identical whatever the work
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import multiprocessing
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +167,8 @@ def _write_ap_sequence(
             config.codebook, channel_from_paths(array, paths, config.channel), noise_mw, noise_rng
         )
         power_path = f"./unit1/mmWave_data/mmWave_power_{index}.txt"
-        (folder / power_path).write_text("".join(f"{p:.9e}\n" for p in power))  # [B] mW
+        # [B] mW, one per line; one %-format of the whole file is ~5x faster than a per-value join
+        (folder / power_path).write_text(("%.9e\n" * len(power)) % tuple(power.tolist()))
         row = {"index": int(index), "unit1_pwr_60ghz": power_path}
         if CAMERA_SENSOR in kit:
             frame = render_frame(config.camera, pose, snap, context.scene, camera_rng)
@@ -222,6 +224,27 @@ def _make_folders(build: Path, config: SynthConfig, poses: list[ApPose]) -> None
             _write_latlon(build / ap_name(k) / BS_GPS_PATH, east_north_to_latlon(origin, pose.position_m[:2]))
 
 
+# Workers fill the cores one process each, so BLAS threads inside a worker only oversubscribe them:
+# on a busy host a tiny complex matmul then costs milliseconds of thread hand-offs instead of
+# microseconds. The variables are read when a worker's numpy loads, i.e. while the pool spawns.
+_WORKER_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@contextlib.contextmanager
+def _environment(overrides: dict[str, str]) -> Iterator[None]:
+    """Set environment variables (inherited by processes started meanwhile), then restore them."""
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _run_sequences(
     config: SynthConfig,
     build: Path,
@@ -238,7 +261,10 @@ def _run_sequences(
                 progress(s + 1, len(plans))
         return results  # type: ignore[return-value]
     context = multiprocessing.get_context("spawn")  # safe with threads and torch in the parent
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with (
+        _environment(_WORKER_THREAD_ENV),
+        ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool,
+    ):
         futures = {pool.submit(_synthesize_sequence, config, build, plan): s for s, plan in enumerate(plans)}
         try:
             for done, future in enumerate(as_completed(futures), start=1):

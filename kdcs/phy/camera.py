@@ -16,8 +16,10 @@ vehicles, the illumination and the noise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
+import scipy.special
 from PIL import Image, ImageDraw
 
 from kdcs.phy.scene import ApPose, Snapshot, StaticScene, Vehicle
@@ -314,6 +316,28 @@ def _vehicles_far_to_near(
     return [vehicles[i] for i in order if distances[i] <= max_distance_m]
 
 
+_NOISE_TABLE_BITS = 16
+
+
+@cache
+def _normal_quantiles() -> np.ndarray:
+    """[2**16] float32 standard normal quantiles at the probabilities (i + 0.5) / 2**16."""
+    levels = 2**_NOISE_TABLE_BITS
+    return scipy.special.ndtri((np.arange(levels) + 0.5) / levels).astype(np.float32)
+
+
+def _standard_normal_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal float32 noise [shape] by inverse-CDF lookup of uniform 16-bit integers.
+
+    A frame needs ~170,000 draws; one rng.bytes call and a table lookup are ~4x faster than the
+    float32 ziggurat and still Gaussian: probabilities are exact to 2**-16 and the tails end at 4.3
+    sigma (8.6 gray levels at the default std, far below what JPEG and 8 bits keep).
+    """
+    count = int(np.prod(shape))
+    indices = np.frombuffer(rng.bytes(2 * count), dtype="<u2")  # little-endian: same noise on every host
+    return _normal_quantiles()[indices].reshape(shape)
+
+
 def render_frame(
     config: CameraConfig, pose: ApPose, snapshot: Snapshot, scene: StaticScene, rng: np.random.Generator
 ) -> np.ndarray:
@@ -340,7 +364,7 @@ def render_frame(
     pixels = np.asarray(image, dtype=np.float32) * np.float32(snapshot.illumination)
     pixels += np.float32(0.5)  # so the truncating cast below rounds to nearest
     if config.noise_std > 0.0:
-        noise = rng.standard_normal(pixels.shape, dtype=np.float32)
+        noise = _standard_normal_noise(rng, pixels.shape)
         noise *= np.float32(config.noise_std)
         pixels += noise
     np.clip(pixels, 0.0, 255.0, out=pixels)
