@@ -37,7 +37,9 @@ def deepsense_camera_samples() -> list[Path]:
 
 @pytest.fixture(autouse=True)
 def _tool_homes_in_tmp(tmp_path_factory, monkeypatch):
-    """Keep matplotlib and friends from writing into the user's home during tests."""
+    """Keep matplotlib, kdcs caches and friends out of the user's home and the working tree."""
     home = tmp_path_factory.getbasetemp() / "tool-homes"
     home.mkdir(exist_ok=True)
     monkeypatch.setenv("MPLCONFIGDIR", str(home / "matplotlib"))
+    # caches a test builds without naming a folder go to tmp, never into the working tree
+    monkeypatch.setenv("KDCS_CACHE_DIR", str(home / "kdcs-cache"))

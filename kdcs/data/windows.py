@@ -150,7 +150,8 @@ class WindowBatcher:
     Batch (B windows, L = history, J = horizon):
         "camera" / "camera_motion": [B, L, H, W] uint8, left as 0..255 / 0..1 integers so a batch
             moves 4x fewer bytes; the model scales to float (camera / 255).
-        "radar": [B, L, R, A] float32 dB; "gps": [B, L, 4] float32; "power": [B, L, 64] float32.
+        "radar": [B, L, R, A] dB in the cache's dtype (float16 by default; models call .float(),
+            and converting here cost 15x the gather on the default scenario); "gps": [B, L, 4] float32; "power": [B, L, 64] float32.
         "beam_history": [B, L] int64 beams t-L..t-1 (pad token at sequence starts).
         "target": [B, J+1] int64 beams t..t+J; "target_power": [B, J+1, 64] float32 when power exists.
         "window_end": [B] int64 row t of each window.
@@ -222,10 +223,7 @@ class WindowBatcher:
         batch: dict[str, np.ndarray] = {}
         for name, values in self._arrays.items():
             rows = target_rows if name in ("target", "target_power") else input_rows
-            gathered = values[rows]
-            if gathered.dtype == np.float16:
-                gathered = gathered.astype(np.float32)
-            batch[name] = gathered
+            batch[name] = values[rows]  # cached dtype kept: models convert (half the bytes for float16 radar)
         batch["window_end"] = self.windows.end_rows[chosen]
         if not self.as_torch:
             return batch
