@@ -47,7 +47,9 @@ class PerFrameLoop(BeamTrackingModel):
 
 
 def as_loop(model: BeamTrackingModel) -> PerFrameLoop:
-    looped = PerFrameLoop(model.config, model.encoders, model.fusion, model.temporal, model.readout, model.classifier)
+    looped = PerFrameLoop(
+        model.config, model.encoders, model.fusion, model.temporal, model.readout, model.classifier
+    )
     looped.load_state_dict(model.state_dict())
     return looped
 
@@ -93,12 +95,18 @@ def main() -> None:
     for architecture, modalities in ROWS.items():
         model, batch = make(architecture, modalities)
         batch["target"] = torch.randint(0, 64, (32, model.config.horizon + 1))
-        variants = {"folded": model, "loop": as_loop(model)} if architecture == "paper-teacher" else {"folded": model}
+        variants = (
+            {"folded": model, "loop": as_loop(model)}
+            if architecture == "paper-teacher"
+            else {"folded": model}
+        )
         speeds = throughput(variants, batch, args.steps)
         row = {"architecture": architecture, "modalities": list(model.modalities), **speeds}
         results.append(row)
         loop = f"{speeds['loop']:8.0f}   {speeds['folded'] / speeds['loop']:.2f}x" if "loop" in speeds else ""
-        print(f"{architecture:20s} {'+'.join(model.modalities):38s} {speeds['folded']:8.0f} {loop}", flush=True)
+        print(
+            f"{architecture:20s} {'+'.join(model.modalities):38s} {speeds['folded']:8.0f} {loop}", flush=True
+        )
     if args.json:
         args.json.write_text(json.dumps({"threads": args.threads, "rows": results}, indent=2))
 

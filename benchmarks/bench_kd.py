@@ -1,0 +1,120 @@
+"""KD study on the default synthetic scenario: a multi-modal teacher, floors, and a GPS + beam-history
+student trained with every single-teacher KD recipe over several seeds.
+
+Run: .venv/bin/python benchmarks/bench_kd.py [--work runs/bench-kd] [--seeds 0 1 2] [--json out.json]
+Finished runs (a run folder with metrics.json) are reused, so an interrupted study resumes.
+Models are selected on validation; every number printed is on the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from kdcs.config import load_config  # noqa: E402
+from kdcs.data.demo_data import ensure_scenario  # noqa: E402
+from kdcs.data.windows import WindowSpec  # noqa: E402
+from kdcs.eval.dataset_summary import summarize_dataset  # noqa: E402
+from kdcs.pipeline.data_setup import prepare_data  # noqa: E402
+from kdcs.pipeline.run_config import RunConfig  # noqa: E402
+from kdcs.pipeline.train_job import METRICS_JSON, run_training  # noqa: E402
+
+AP = "ap1"
+RECIPES = ("none", "logit", "feature", "rkd", "cross-modal")
+COMMON = ["train.progress=false", "train.tensorboard=false", "train.batch_size=32"]
+TEACHER = [
+    "model.architecture=multimodal-teacher",
+    "train.epochs=20",
+    "train.optim.lr=2e-3",
+    "train.patience=6",
+]
+STUDENT = [
+    "model.architecture=gps-beam-student",
+    "train.epochs=40",
+    "train.optim.lr=3e-3",
+    "train.patience=10",
+    "train.num_threads=1",
+]
+
+
+def run(config: RunConfig, folder: Path, data) -> dict:
+    if (folder / METRICS_JSON).is_file():
+        return json.loads((folder / METRICS_JSON).read_text())
+    return run_training(config, folder, data=data)
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", type=Path, default=Path("runs/bench-kd"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    scenario, _ = ensure_scenario(args.work / "scenario")
+    base = [f"data.scenario={scenario}", f"data.ap={AP}", f"data.cache_root={args.work / 'cache'}", *COMMON]
+    data = prepare_data(load_config(RunConfig(), overrides=base).data)
+    floors = summarize_dataset(data.table, WindowSpec())["splits"]["test"]["floors"]
+    teacher_dir = args.work / "teacher"
+    teacher = run(load_config(RunConfig(), overrides=[*base, *TEACHER, "name=teacher"]), teacher_dir, data)
+    students: dict[str, list[dict]] = {}
+    for recipe in RECIPES:
+        for seed in args.seeds:
+            extra = [f"kd.recipe={recipe}", f"train.seed={seed}", f"name={recipe}-s{seed}"]
+            if recipe != "none":
+                extra.append(f"kd.teacher={teacher_dir}")
+            config = load_config(RunConfig(), overrides=[*base, *STUDENT, *extra])
+            students.setdefault(recipe, []).append(run(config, args.work / f"{recipe}-s{seed}", data))
+            print(f"done {recipe} seed {seed}", flush=True)
+    report(teacher, students, floors, args.json)
+
+
+def report(teacher: dict, students: dict[str, list[dict]], floors: dict, json_path: Path | None) -> None:
+    slots = len(teacher["test"]["top1"]["per_slot"])
+    print(
+        f"\ntest split, {teacher['test']['num_windows']} windows; top-1 per slot t..t+{slots - 1}, mean; top-5 mean"
+    )
+    for name, scores in floors.items():
+        print(
+            f"floor {name:14s} top1 {fmt(scores['top1']['per_slot'])}  mean {scores['top1']['mean']:.3f}  top5 {scores['top5']['mean']:.3f}"
+        )
+    t1 = teacher["test"]["top1"]
+    print(
+        f"teacher (seed 0)     top1 {fmt(t1['per_slot'])}  mean {t1['mean']:.3f}  top5 {teacher['test']['top5']['mean']:.3f}"
+    )
+    none_mean = mean_std([m["test"]["top1"]["mean"] for m in students["none"]])[0]
+    rows = {}
+    for recipe, runs in students.items():
+        top1, std1 = mean_std([m["test"]["top1"]["mean"] for m in runs])
+        top5, std5 = mean_std([m["test"]["top5"]["mean"] for m in runs])
+        gap = (top1 - none_mean) / (t1["mean"] - none_mean) if t1["mean"] != none_mean else float("nan")
+        rows[recipe] = {
+            "top1_mean": top1,
+            "top1_std": std1,
+            "top5_mean": top5,
+            "top5_std": std5,
+            "gap_closed": gap,
+        }
+        print(
+            f"student {recipe:12s} top1 {top1:.3f} ± {std1:.3f}  top5 {top5:.3f} ± {std5:.3f}  gap closed {gap:+.0%}"
+        )
+    if json_path:
+        json_path.write_text(
+            json.dumps({"teacher": teacher["test"], "floors": floors, "students": rows}, indent=2)
+        )
+
+
+def fmt(values: list[float]) -> str:
+    return " ".join(f"{v:.3f}" for v in values)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Run every benchmark in turn and keep their printed tables (the numbers README.md quotes).
+
+Run: .venv/bin/python benchmarks/run_all.py [--quick]
+Each script also runs alone; see its docstring. Results (JSON) go to benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = ["bench_data.py", "bench_training.py", "bench_complexity.py", "bench_deploy.py", "bench_kd.py"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="only the fast benchmarks (no KD study)")
+    args = parser.parse_args()
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    for script in SCRIPTS:
+        if args.quick and script == "bench_kd.py":
+            continue
+        print(f"\n=== {script} ===", flush=True)
+        command = [sys.executable, str(HERE / script), "--json", str(results / script.replace(".py", ".json"))]
+        subprocess.run(command, check=True)
+
+
+if __name__ == "__main__":
+    main()
