@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_data.py", "bench_training.py", "bench_complexity.py", "bench_deploy.py", "bench_kd.py"]
+SCRIPTS = ["bench_data.py", "bench_training.py", "bench_complexity.py", "bench_deploy.py", "bench_kd.py", "bench_readout.py"]
 
 
 def main() -> None:
@@ -22,10 +22,15 @@ def main() -> None:
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     for script in SCRIPTS:
-        if args.quick and script == "bench_kd.py":
+        if args.quick and script in ("bench_kd.py", "bench_readout.py"):
             continue
         print(f"\n=== {script} ===", flush=True)
-        command = [sys.executable, str(HERE / script), "--json", str(results / script.replace(".py", ".json"))]
+        command = [
+            sys.executable,
+            str(HERE / script),
+            "--json",
+            str(results / script.replace(".py", ".json")),
+        ]
         subprocess.run(command, check=True)
 
 
