@@ -35,7 +35,9 @@ class ModelConfig:
         feature_size: per-modality embedding width D_m leaving every encoder.
         hidden: GRU width H (also the fused per-slot width D fed to the GRU).
         readout: "zero-append" (the paper's: J zero slots appended, last J+1 GRU outputs read) or
-            "multi-head" (J+1 heads on the state after the last observed slot).
+            "multi-head" (J+1 heads on the state after the last observed slot); None = the
+            architecture's: zero-append for the paper's three (their published parameter counts),
+            multi-head for kdcs's own (picked on validation, benchmarks/bench_readout.py).
         fusion: "concat" (concatenate, then a linear map when widths differ) or "attention"
             (softmax-weighted sum over modalities, weights per slot).
         temporal_attention: "none", "additive" (the paper teacher's: one context vector added back
@@ -61,7 +63,7 @@ class ModelConfig:
     radar_size: tuple[int, int] = (64, 64)
     feature_size: int = 64
     hidden: int = 64
-    readout: str = "zero-append"
+    readout: str | None = None
     fusion: str = "concat"
     temporal_attention: str | None = None
     attention_heads: int = 8
@@ -90,7 +92,7 @@ class ModelConfig:
                 raise ValueError(f"unknown modality {unknown[0]!r}; known: {KNOWN_MODALITIES}")
             if not self.modalities or len(set(self.modalities)) != len(self.modalities):
                 raise ValueError(f"modalities must be non-empty and distinct, got {self.modalities}")
-        if self.readout not in READOUTS:
+        if self.readout is not None and self.readout not in READOUTS:
             raise ValueError(f"unknown readout {self.readout!r}; known: {READOUTS}")
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; known: {FUSIONS}")

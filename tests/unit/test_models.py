@@ -198,3 +198,16 @@ def test_wrong_image_size_points_at_the_config_key():
     batch = random_batch(1, 2, ModelConfig(image_size=(32, 32)))
     with pytest.raises(ValueError, match="image_size"):
         model(batch)
+
+
+@pytest.mark.parametrize(
+    ("architecture", "expected"),
+    [("paper-teacher", "zero-append"), ("ds-student", "zero-append"), ("gps-beam-student", "multi-head")],
+)
+def test_readout_default_is_the_architectures_and_an_explicit_choice_wins(architecture, expected):
+    from kdcs.models.zoo import resolve_config
+
+    assert resolve_config(ModelConfig(architecture=architecture)).readout == expected
+    assert (
+        resolve_config(ModelConfig(architecture=architecture, readout="zero-append")).readout == "zero-append"
+    )
