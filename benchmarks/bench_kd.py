@@ -35,6 +35,7 @@ TEACHER = [
     "train.patience=6",
 ]
 STUDENT = [
+    "model.readout=zero-append",
     "model.architecture=gps-beam-student",
     "train.epochs=40",
     "train.optim.lr=3e-3",
@@ -49,6 +50,13 @@ def run(config: RunConfig, folder: Path, data) -> dict:
     return run_training(config, folder, data=data)
 
 
+def study_data(work: Path) -> tuple[list[str], object]:
+    """The default scenario under `work` (written once), its AP1 cache, and the overrides naming them."""
+    scenario, _ = ensure_scenario(work / "scenario")
+    base = [f"data.scenario={scenario}", f"data.ap={AP}", f"data.cache_root={work / 'cache'}", *COMMON]
+    return base, prepare_data(load_config(RunConfig(), overrides=base).data)
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -59,9 +67,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    scenario, _ = ensure_scenario(args.work / "scenario")
-    base = [f"data.scenario={scenario}", f"data.ap={AP}", f"data.cache_root={args.work / 'cache'}", *COMMON]
-    data = prepare_data(load_config(RunConfig(), overrides=base).data)
+    base, data = study_data(args.work)
     floors = summarize_dataset(data.table, WindowSpec())["splits"]["test"]["floors"]
     teacher_dir = args.work / "teacher"
     teacher = run(load_config(RunConfig(), overrides=[*base, *TEACHER, "name=teacher"]), teacher_dir, data)

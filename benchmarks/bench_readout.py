@@ -16,11 +16,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench_kd import AP, COMMON, STUDENT, run  # noqa: E402
+from bench_kd import STUDENT, run, study_data  # noqa: E402
 
 from kdcs.config import load_config  # noqa: E402
-from kdcs.data.demo_data import ensure_scenario  # noqa: E402
-from kdcs.pipeline.data_setup import prepare_data  # noqa: E402
 from kdcs.pipeline.run_config import RunConfig  # noqa: E402
 
 READOUTS = ("zero-append", "multi-head")
@@ -32,15 +30,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    scenario, _ = ensure_scenario(args.work / "scenario")
-    base = [
-        f"data.scenario={scenario}",
-        f"data.ap={AP}",
-        f"data.cache_root={args.work / 'cache'}",
-        *COMMON,
-        *STUDENT,
-    ]
-    data = prepare_data(load_config(RunConfig(), overrides=base).data)
+    common, data = study_data(args.work)
+    base = [*common, *STUDENT]
     rows = {}
     for readout in READOUTS:
         runs = []

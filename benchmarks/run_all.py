@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_data.py", "bench_training.py", "bench_complexity.py", "bench_deploy.py", "bench_kd.py", "bench_readout.py"]
+SCRIPTS = [
+    "bench_data.py",
+    "bench_training.py",
+    "bench_complexity.py",
+    "bench_deploy.py",
+    "bench_kd.py",
+    "bench_readout.py",
+]
 
 
 def main() -> None:

@@ -10,24 +10,10 @@ from typer.testing import CliRunner
 
 from kdcs.cli.main import app
 from tests.fixtures.scenario_factory import make_scenario
+from tests.fixtures.training import TINY_RUN_OVERRIDES
 
 runner = CliRunner()
-FAST = [
-    "train.epochs=2",
-    "train.batch_size=16",
-    "train.progress=false",
-    "train.tensorboard=false",
-    "train.num_threads=1",
-    "model.hidden=16",
-    "model.feature_size=16",
-    "model.gps_hidden=16",
-    "model.beam_embedding_dim=8",
-    "data.history=4",
-    "data.horizon=1",
-    "data.split=[0.6,0.2,0.2]",
-    "model.history=4",
-    "model.horizon=1",
-]
+FAST = list(TINY_RUN_OVERRIDES)
 
 
 def sets(*items: str) -> list[str]:
@@ -102,7 +88,16 @@ def test_export_then_track_replays_the_scenario(scenario: Path, teacher: Path, t
     summary = json.loads(exported.stdout)
     assert summary["architecture"] == "gps-beam-student" and (tmp_path / "onnx" / "model.onnx").is_file()
     tracked = runner.invoke(
-        app, ["track", str(scenario), "--model", str(tmp_path / "onnx"), "--out", str(tmp_path / "p.csv"), "--json"]
+        app,
+        [
+            "track",
+            str(scenario),
+            "--model",
+            str(tmp_path / "onnx"),
+            "--out",
+            str(tmp_path / "p.csv"),
+            "--json",
+        ],
     )
     assert tracked.exit_code == 0, tracked.output
     replay = json.loads(tracked.stdout)

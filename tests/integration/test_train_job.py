@@ -14,23 +14,9 @@ from kdcs.distill.trained_model import load_trained_model
 from kdcs.pipeline.run_config import RunConfig
 from kdcs.pipeline.train_job import run_training
 from tests.fixtures.scenario_factory import make_scenario
+from tests.fixtures.training import TINY_RUN_OVERRIDES
 
-FAST = [
-    "train.epochs=2",
-    "train.batch_size=16",
-    "train.progress=false",
-    "train.tensorboard=false",
-    "train.num_threads=1",
-    "model.hidden=16",
-    "model.feature_size=16",
-    "model.gps_hidden=16",
-    "model.beam_embedding_dim=8",
-    "data.history=4",
-    "data.horizon=1",
-    "data.split=[0.6,0.2,0.2]",
-    "model.history=4",
-    "model.horizon=1",
-]
+FAST = list(TINY_RUN_OVERRIDES)
 
 
 @pytest.fixture(scope="module")
