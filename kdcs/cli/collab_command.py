@@ -12,7 +12,9 @@ from kdcs.cli.output import console, print_json
 
 def collab(
     config: Path = typer.Option(..., "--config", help="Collab YAML (see configs/collab/)."),
-    overrides: list[str] = typer.Option([], "--set", help="Override key.sub=value, e.g. protocol=fed-distill."),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Override key.sub=value, e.g. protocol=fed-distill."
+    ),
     engine: str | None = typer.Option(None, "--engine", help="local (default) or flower."),
     out: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<name>)."),
     workers: int | None = typer.Option(None, "--workers", help="Cache-building processes."),

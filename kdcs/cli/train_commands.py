@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from kdcs.cli.errors import user_errors
-from kdcs.cli.metrics_view import metrics_table
+from kdcs.cli.metrics_view import distance_line, metrics_table
 from kdcs.cli.output import console, print_json
 
 SET_HELP = "Config override key.sub=value (repeatable), e.g. model.architecture=ds-student."
@@ -95,6 +95,7 @@ def evaluate(
         return
     console.print(f"{result['architecture']} on {', '.join(result['modalities'])}: {result['checkpoint']}")
     console.print(metrics_table(split, result["metrics"]))
+    console.print(distance_line(result["metrics"]), markup=False)
     complexity = result["complexity"]
     console.print(
         f"params {complexity['parameters']['deployable']:,}; MACs/inference {complexity['macs']['macs_per_inference']:,}; "

@@ -78,5 +78,7 @@ def summarize(ranked: np.ndarray, target: np.ndarray, power: np.ndarray | None =
     if power is not None:
         loss = power_loss_db(ranked[..., 0], power)
         out["power_loss_db"] = {"per_slot": loss.tolist(), "mean": float(loss.mean())}
+    # counts of |top-1 - true| over all windows and slots: 0, 1, ..., 9, and 10 or more beams off
+    out["beam_distance_histogram"] = beam_distance_histogram(ranked[..., 0], target).tolist()
     out["num_windows"] = int(np.asarray(target).shape[0])
     return out

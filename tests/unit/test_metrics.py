@@ -64,3 +64,4 @@ def test_distance_histogram_and_summary_shapes():
     out = summarize(ranked, np.zeros((4, 2), int), power=np.ones((4, 2, 64)))
     assert out["top1"]["per_slot"] == [1.0, 1.0]
     assert set(out) >= {"top1", "top5", "top10", "dba", "dba_y3_term", "power_loss_db", "num_windows"}
+    assert out["beam_distance_histogram"][0] == 8 and sum(out["beam_distance_histogram"]) == 8  # all exact
