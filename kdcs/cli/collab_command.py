@@ -20,7 +20,7 @@ def collab(
     workers: int | None = typer.Option(None, "--workers", help="Cache-building processes."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json."),
 ) -> None:
-    """Per-round metrics per node, the byte ledger, and a final per-node test evaluation."""
+    """Run a collaboration protocol: per-round metrics per node, byte ledger, final per-node test evaluation."""
     from kdcs.collab import CollabConfig, results_table, run_collab
     from kdcs.config import load_config
 
