@@ -32,9 +32,9 @@ COMMON = ["train.progress=false", "train.tensorboard=false", "train.batch_size=3
 TEACHER = [
     "model.readout=zero-append",
     "model.architecture=multimodal-teacher",
-    "train.epochs=40",
+    "train.epochs=20",
     "train.optim.lr=2e-3",
-    "train.patience=10",
+    "train.patience=6",
 ]
 STUDENT = [
     "model.readout=zero-append",
