@@ -45,10 +45,10 @@ def track(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Replay a scenario through the streaming beam tracker; per-slot predictions and latency."""
-    from kdcs.deploy.cli_glue import track_command
+    from kdcs.deploy.replay import replay
 
     with user_errors():
-        summary = track_command(
+        summary = replay(
             scenario,
             model,
             backend=backend,

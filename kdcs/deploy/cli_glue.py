@@ -1,4 +1,5 @@
-"""What `kdcs export` and `kdcs track` call: plain functions returning JSON-ready dicts.
+"""What `kdcs export` calls: a plain function returning a JSON-ready dict (`kdcs track` calls
+`kdcs.deploy.replay.replay` directly).
 
 The CLI layer only parses arguments and prints; errors are DeployError / DataError with one
 sentence naming the file or key.
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from kdcs.deploy.export import export_onnx
-from kdcs.deploy.replay import replay
 
 
 def export_command(
@@ -30,29 +30,3 @@ def export_command(
         "parity": metadata["parity"],
         "source": metadata["source"]["checkpoint"],
     }
-
-
-def track_command(
-    scenario: Path,
-    model: Path,
-    *,
-    backend: str = "onnx",
-    precision: str = "fp32",
-    missing_policy: str = "hold",
-    top_k: int = 3,
-    out_csv: Path | None = None,
-    drop_rate: dict[str, float] | None = None,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Replay a scenario folder through the tracker; the summary of `kdcs.deploy.replay.replay`."""
-    return replay(
-        Path(scenario),
-        Path(model),
-        backend=backend,
-        precision=precision,
-        missing_policy=missing_policy,
-        top_k=top_k,
-        out_csv=out_csv,
-        drop_rate=drop_rate,
-        seed=seed,
-    )

@@ -42,9 +42,7 @@ class SlotEncoderGraph(nn.Module):
 
     def forward(self, *slot_inputs: Tensor) -> tuple[Tensor, ...]:
         encoders = self.model.encoders
-        return tuple(
-            encoders[m](x) for m, x in zip(self.modalities, slot_inputs, strict=True)
-        )
+        return tuple(encoders[m](x) for m, x in zip(self.modalities, slot_inputs, strict=True))
 
 
 class WindowHeadGraph(nn.Module):
