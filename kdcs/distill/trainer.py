@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +44,10 @@ from kdcs.distill.checkpoint import (
     save_model_weights,
     write_json_atomically,
 )
+from kdcs.distill.prediction import metric_value, predict, validation_summary
 from kdcs.distill.teacher_outputs import TeacherSource
 from kdcs.distill.train_config import OptimConfig, TrainConfig, learning_rate_at
 from kdcs.distill.train_logs import RunLogger
-from kdcs.eval.metrics import rank_scores, summarize
 
 BEST_WEIGHTS = "best.safetensors"
 BEST_ADAPTERS = "best_kd_adapters.safetensors"
@@ -77,82 +77,12 @@ class TrainResult:
     best_weights: Path | None = None
 
 
-@dataclass
-class Predictions:
-    """Outputs of a model over every window of a batcher, in batcher order."""
-
-    logits: np.ndarray  # [W, S, C]
-    targets: np.ndarray  # [W, S]
-    window_end: np.ndarray  # [W]
-    power: np.ndarray | None = None  # [W, S, C] linear, when the batches carry "target_power"
-    loss: float | None = None  # mean composer loss per window, when a loss function was given
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 def build_optimizer(parameters: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
     if optim.name == "adamw":
         return torch.optim.AdamW(parameters, lr=optim.lr, weight_decay=optim.weight_decay)
     if optim.name == "adam":
         return torch.optim.Adam(parameters, lr=optim.lr, weight_decay=optim.weight_decay)
     return torch.optim.SGD(parameters, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module,
-    batcher: Any,
-    device: torch.device | str = "cpu",
-    loss_fn: Callable[[Mapping[str, Any], Any], Tensor] | None = None,
-) -> Predictions:
-    """Run `model` (eval mode, no gradients) over every batch; optionally average `loss_fn(batch, output)`."""
-    was_training = model.training
-    model.eval()
-    history = model_history(model)
-    logits, targets, ends, power = [], [], [], []
-    loss_sum, count = torch.zeros((), device=device), 0
-    for batch in batcher:
-        batch = batch_to_device(batch, device)
-        output = model(inputs_for(batch, history))
-        logits.append(output.logits.float().cpu())
-        targets.append(batch["target"].cpu())
-        ends.append(np.asarray(batch["window_end"]))
-        if "target_power" in batch:
-            power.append(batch["target_power"].cpu())
-        if loss_fn is not None:
-            loss_sum += loss_fn(batch, output).detach() * batch["target"].shape[0]
-        count += int(batch["target"].shape[0])
-    model.train(was_training)
-    if count == 0:
-        raise ValueError("cannot evaluate: the batcher holds no windows")
-    return Predictions(
-        logits=torch.cat(logits).numpy(),
-        targets=torch.cat(targets).numpy(),
-        window_end=np.concatenate(ends),
-        power=torch.cat(power).numpy() if power else None,
-        loss=float(loss_sum) / count if loss_fn is not None else None,
-    )
-
-
-def evaluate_model(model: nn.Module, batcher: Any, device: torch.device | str = "cpu") -> tuple:
-    """(logits [W, J+1, C], targets [W, J+1], window_end [W]) numpy arrays of `model` over `batcher`."""
-    predictions = predict(model, batcher, device)
-    return predictions.logits, predictions.targets, predictions.window_end
-
-
-def validation_summary(predictions: Predictions) -> dict[str, Any]:
-    """`kdcs.eval.metrics.summarize` of the predictions, plus "loss" when it was computed."""
-    summary = summarize(rank_scores(predictions.logits, k=10), predictions.targets, predictions.power)
-    if predictions.loss is not None:
-        summary["loss"] = predictions.loss
-    return summary
-
-
-def metric_value(summary: Mapping[str, Any], name: str) -> float:
-    """ "top1_mean" -> summary["top1"]["mean"]; "loss" -> summary["loss"]."""
-    if name == "loss":
-        return float(summary["loss"])
-    metric, _, part = name.rpartition("_")
-    return float(summary[metric][part])
 
 
 class Trainer:

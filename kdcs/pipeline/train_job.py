@@ -21,10 +21,11 @@ from kdcs.config import ConfigError, to_dict
 from kdcs.distill.batch_context import feature_keys_read
 from kdcs.distill.checkpoint import write_json_atomically
 from kdcs.distill.composer import build_composer
+from kdcs.distill.prediction import predict, validation_summary
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher
 from kdcs.distill.trained_model import load_trained_model
-from kdcs.distill.trainer import Trainer, predict, validation_summary
+from kdcs.distill.trainer import Trainer
 from kdcs.models import build_model
 from kdcs.pipeline.data_setup import PreparedData, prepare_data
 from kdcs.pipeline.run_config import RunConfig

@@ -18,8 +18,9 @@ from kdcs.data.windows import WindowBatcher, WindowSpec, build_windows
 from kdcs.distill.batch_context import inputs_for
 from kdcs.distill.checkpoint import load_model_weights
 from kdcs.distill.composer import alpha_recipe, build_composer
+from kdcs.distill.prediction import evaluate_model
 from kdcs.distill.train_config import OptimConfig, TrainConfig, learning_rate_at
-from kdcs.distill.trainer import Trainer, evaluate_model
+from kdcs.distill.trainer import Trainer
 from tests.fixtures.scenario_factory import make_scenario
 from tests.fixtures.training import files_under, make_batchers, quick_config, tiny_model
 
