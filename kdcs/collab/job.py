@@ -17,16 +17,16 @@ from typing import Any
 
 import yaml
 
+from kdcs.atomic_files import write_json_atomically, write_text_atomically
 from kdcs.collab.centre import Centre
 from kdcs.collab.config import CollabConfig, validate_collab_config
-from kdcs.collab.ledger import ByteLedger, write_text_atomically
+from kdcs.collab.ledger import ByteLedger
 from kdcs.collab.local_runner import LocalRunner
 from kdcs.collab.node import CollabNode
 from kdcs.collab.node_setup import DataViews, build_edge_nodes
 from kdcs.collab.protocol import NodeCard
 from kdcs.collab.protocols import PROTOCOLS
 from kdcs.config import to_dict
-from kdcs.distill.checkpoint import write_json_atomically
 from kdcs.models.zoo import count_parameters
 
 RESULTS_JSON = "results.json"

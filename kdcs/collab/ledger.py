@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from kdcs.atomic_files import write_text_atomically
 
 DIRECTIONS = ("up", "down")
 COLUMNS = ("round", "node", "direction", "kind", "nbytes", "status", "note")
@@ -100,12 +101,3 @@ class ByteLedger:
         writer.writeheader()
         writer.writerows(self.to_rows())
         write_text_atomically(Path(path), buffer.getvalue())
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_text(text)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from kdcs.atomic_files import write_json_atomically
 from kdcs.data.cache_decode import ProgressCallback, decode_files
 from kdcs.data.cache_manifest import (
     MANIFEST_NAME,
@@ -29,7 +30,6 @@ from kdcs.data.cache_manifest import (
     cache_folder_status,
     read_manifest,
     source_fingerprint,
-    write_json_atomic,
 )
 from kdcs.data.errors import DataError
 from kdcs.data.preprocess import PreprocessConfig, gps_to_local, motion_masks
@@ -266,7 +266,9 @@ def _build(
     decode_files(table, folder, config, modalities, workers, progress)
     if "camera_motion" in layout:
         _write_motion_masks(table, folder, config, layout["camera_motion"][0])
-    write_json_atomic(folder / MANIFEST_NAME, build_manifest(table, config, modalities, layout, fingerprint))
+    write_json_atomically(
+        folder / MANIFEST_NAME, build_manifest(table, config, modalities, layout, fingerprint)
+    )
 
 
 def _write_table_arrays(table: SampleTable, folder: Path, layout: dict[str, Any]) -> None:

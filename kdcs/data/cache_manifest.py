@@ -114,13 +114,6 @@ def build_manifest(
     }
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON to a temporary sibling, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(temporary, path)
-
-
 def read_manifest(cache_dir: Path) -> dict[str, Any] | None:
     """The parsed manifest, or None when the file is absent. Raises ValueError on unreadable JSON."""
     path = Path(cache_dir) / MANIFEST_NAME

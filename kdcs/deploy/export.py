@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from kdcs.atomic_files import write_json_atomically
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.deploy.export_metadata import (
     EXPORT_FORMAT,
@@ -37,7 +38,6 @@ from kdcs.deploy.onnx_graphs import GRAPH_STEMS, LOGITS, export_graphs
 from kdcs.deploy.onnx_model import make_session
 from kdcs.deploy.quantize import QUANTISED_OPS, quantize_int8, top1_agreement
 from kdcs.deploy.source import DeployError, LoadedStudent, load_student
-from kdcs.distill.checkpoint import write_json_atomically
 from kdcs.eval.complexity import example_batch
 from kdcs.models import count_parameters
 

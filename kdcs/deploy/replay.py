@@ -9,12 +9,13 @@ policy; files that fail to decode count as dropped too. The tracker restarts at 
 from __future__ import annotations
 
 import csv
-import os
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kdcs.atomic_files import write_text_atomically
 from kdcs.data.deepsense import read_scenario
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.deploy.export_metadata import METADATA_FILE, read_metadata
@@ -81,15 +82,11 @@ def _row_record(table, row: int, prediction: SlotPrediction, horizon: int) -> di
 def _write_csv(path: Path, records: list[dict[str, Any]]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with temporary.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(records[0]) if records else ["seq_index"])
-            writer.writeheader()
-            writer.writerows(records)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else ["seq_index"])
+    writer.writeheader()
+    writer.writerows(records)
+    write_text_atomically(path, buffer.getvalue())
 
 
 def _percentiles(values: list[float]) -> dict[str, float | None]:

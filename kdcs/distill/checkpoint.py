@@ -38,6 +38,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
+from kdcs.atomic_files import write_bytes_atomically, write_json_atomically
 from kdcs.config import to_dict
 
 POINTER_NAME = "last.json"
@@ -55,24 +56,6 @@ class CheckpointError(ValueError):
 
 
 # ----------------------------------------------------------------------------- atomic files
-
-
-def write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary sibling, fsync it, then os.replace it onto `path`."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with temporary.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def write_json_atomically(path: Path, payload: Mapping[str, Any]) -> None:
-    write_bytes_atomically(path, json.dumps(payload, indent=1, sort_keys=True).encode())
 
 
 def _sha256(data: bytes) -> str:

@@ -20,12 +20,12 @@ import torch
 from safetensors.torch import save as save_safetensors_bytes
 from torch import Tensor, nn
 
+from kdcs.atomic_files import write_bytes_atomically
 from kdcs.config import to_dict
 from kdcs.distill.batch_context import batch_to_device, inputs_for, model_history
 from kdcs.distill.checkpoint import (
     CheckpointError,
     read_safetensors,
-    write_bytes_atomically,
 )
 
 CACHE_FORMAT = "kdcs-teacher-outputs-v1"

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from kdcs.atomic_files import write_json_atomically
 from kdcs.config import to_dict
 from kdcs.distill.batch_context import (
     batch_to_device,
@@ -42,7 +43,6 @@ from kdcs.distill.checkpoint import (
     save_adapter_weights,
     save_checkpoint,
     save_model_weights,
-    write_json_atomically,
 )
 from kdcs.distill.prediction import metric_value, predict, validation_summary
 from kdcs.distill.teacher_outputs import TeacherSource

@@ -8,7 +8,6 @@ Test numbers are computed once, after selection on validation, from the selected
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ import torch
 import yaml
 from torch import nn
 
+from kdcs.atomic_files import write_json_atomically, write_text_atomically
 from kdcs.config import ConfigError, to_dict
 from kdcs.distill.batch_context import feature_keys_read
-from kdcs.distill.checkpoint import write_json_atomically
 from kdcs.distill.composer import build_composer
 from kdcs.distill.prediction import predict, validation_summary
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
@@ -43,9 +42,7 @@ def evaluate_split(model: nn.Module, data: PreparedData, split: str, batch_size:
 def write_config(run_dir: Path, config: RunConfig) -> None:
     """The resolved config, atomically, so a run can be repeated from its folder alone."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / f".{CONFIG_YAML}.tmp-{os.getpid()}"
-    tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
-    os.replace(tmp, run_dir / CONFIG_YAML)
+    write_text_atomically(run_dir / CONFIG_YAML, yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 def _student(config: RunConfig, data: PreparedData) -> nn.Module:
