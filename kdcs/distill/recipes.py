@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from kdcs.config import ConfigError
+from kdcs.distill.batch_context import inputs_for, model_history
 
 FOCAL = "focal"
 
@@ -89,7 +90,7 @@ def _feature_shapes(model: nn.Module, batch: Mapping[str, torch.Tensor]) -> dict
     was_training = model.training
     model.eval()
     try:
-        output = model({k: v[:, -model.config.history :] if v.dim() >= 2 else v for k, v in batch.items()})
+        output = model(inputs_for(batch, model_history(model)))
     finally:
         model.train(was_training)
     return {name: tuple(value.shape) for name, value in output.features.items()}
