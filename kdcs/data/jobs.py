@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from kdcs.config import load_config, to_dict
-from kdcs.data.cache_location import cache_root, default_cache_dir
+from kdcs.data.cache_location import default_cache_dir
 
 
 def run_synth(
@@ -52,7 +52,7 @@ def prepare_scenarios(
     )  # all read (and validated) before any write
     results = []
     for name, sample_table in tables.items():
-        cache_dir = default_cache_dir(sample_table.root, name, cache or cache_root())
+        cache_dir = default_cache_dir(sample_table.root, name, cache)
         start = time.perf_counter()
         handle = prepare(sample_table, cache_dir, config, workers=workers, force=force)
         seconds = time.perf_counter() - start

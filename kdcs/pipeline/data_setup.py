@@ -12,7 +12,7 @@ import numpy as np
 
 from kdcs.config import ConfigError
 from kdcs.data.cache import CacheHandle, prepare
-from kdcs.data.cache_location import cache_root, default_cache_dir
+from kdcs.data.cache_location import default_cache_dir
 from kdcs.data.deepsense import read_scenario_set
 from kdcs.data.partition import split_sequences, windows_in_sequences
 from kdcs.data.preprocess import PreprocessConfig
@@ -99,7 +99,7 @@ def select_table(config: DataConfig) -> SampleTable:
 def prepare_data(config: DataConfig, *, workers: int | None = None) -> PreparedData:
     """Read, cache (reusing a fresh cache), window and split the configured scenario."""
     table = select_table(config)
-    root = Path(config.cache_root) if config.cache_root else cache_root()
+    root = Path(config.cache_root) if config.cache_root else None  # None: $KDCS_CACHE_DIR or ./data_cache
     handle = prepare(
         table, default_cache_dir(table.root, table.name, root), config.preprocess, workers=workers
     )
