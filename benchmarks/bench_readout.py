@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench_kd import STUDENT, run, study_data  # noqa: E402
+from bench_kd import STUDENT, mean_std, run, study_data  # noqa: E402
 
 from kdcs.config import load_config  # noqa: E402
 from kdcs.pipeline.run_config import RunConfig  # noqa: E402
@@ -44,14 +43,9 @@ def main() -> None:
                     data,
                 )
             )
-        val = [m["val"]["top1"]["mean"] for m in runs]
-        test = [m["test"]["top1"]["mean"] for m in runs]
-        rows[readout] = {
-            "val_top1": statistics.mean(val),
-            "val_std": statistics.stdev(val) if len(val) > 1 else 0.0,
-            "test_top1": statistics.mean(test),
-            "test_std": statistics.stdev(test) if len(test) > 1 else 0.0,
-        }
+        val_top1, val_std = mean_std([m["val"]["top1"]["mean"] for m in runs])
+        test_top1, test_std = mean_std([m["test"]["top1"]["mean"] for m in runs])
+        rows[readout] = {"val_top1": val_top1, "val_std": val_std, "test_top1": test_top1, "test_std": test_std}
         r = rows[readout]
         print(
             f"{readout:12s} val top1 {r['val_top1']:.3f} ± {r['val_std']:.3f}   test top1 {r['test_top1']:.3f} ± {r['test_std']:.3f}"
