@@ -16,13 +16,23 @@ def export(
     opset: int = typer.Option(18, "--opset", help="ONNX opset (17 or higher)."),
     int8: bool = typer.Option(True, "--int8/--no-int8", help="Also write int8 dynamically quantised graphs."),
     allow_teacher: bool = typer.Option(False, "--allow-teacher", help="Export a teacher architecture too."),
+    parity_split: str = typer.Option(
+        "test", "--parity-split", help="Split of the run's data for parity and int8 agreement, or 'none' (random)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Export a trained student to ONNX (+ int8) with a metadata file, checking parity with PyTorch."""
     from kdcs.deploy.cli_glue import export_command
 
     with user_errors():
-        summary = export_command(checkpoint, out, opset=opset, int8=int8, allow_teacher=allow_teacher)
+        summary = export_command(
+            checkpoint,
+            out,
+            opset=opset,
+            int8=int8,
+            allow_teacher=allow_teacher,
+            parity_split=None if parity_split == "none" else parity_split,
+        )
     if as_json:
         print_json(summary)
         return

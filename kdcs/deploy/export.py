@@ -48,7 +48,9 @@ FP32_TOLERANCE = 1e-4  # max |PyTorch - ONNX Runtime| logit difference an fp32 e
 RANDOM_PARITY_BATCHES, RANDOM_PARITY_BATCH_SIZE = 4, 32
 
 
-def _parity_batches(loaded: LoadedStudent, calibration_batches: Iterable[Mapping[str, Any]] | None):
+def _parity_batches(
+    loaded: LoadedStudent, calibration_batches: Iterable[Mapping[str, Any]] | None, name: str
+):
     """(source name, list of numpy batches with the model's modalities only, [B, L, ...])."""
     modalities, history = loaded.model.modalities, loaded.config.history
     if calibration_batches is None:
@@ -58,7 +60,7 @@ def _parity_batches(loaded: LoadedStudent, calibration_batches: Iterable[Mapping
         ]
         source = "random inputs"
     else:
-        batches, source = list(calibration_batches), "calibration batches"
+        batches, source = list(calibration_batches), name
     if not batches:
         raise DeployError("calibration_batches is empty; give at least one batch or None for random inputs")
     as_numpy = []
@@ -191,6 +193,7 @@ def export_onnx(
     allow_teacher: bool = False,
     preprocess: PreprocessConfig | None = None,
     int8_ops: tuple[str, ...] = QUANTISED_OPS,
+    calibration_name: str = "calibration batches",
 ) -> dict[str, Any]:
     """Export a trained student; returns the model.json contents.
 
@@ -202,6 +205,7 @@ def export_onnx(
         int8: also write dynamically quantised int8 graphs.
         calibration_batches: WindowBatcher batches (numpy or torch) on which parity and int8
             agreement are measured and recorded; None uses random inputs.
+        calibration_name: what those batches are, recorded as parity["inputs"].
         allow_teacher: export a teacher architecture too.
         int8_ops: ONNX node types quantised to int8 (see `kdcs.deploy.quantize` for why MatMul is
             not among the defaults).
@@ -213,7 +217,7 @@ def export_onnx(
     if opset < 17:
         raise DeployError(f"opset {opset} is too old: LayerNormalization needs opset 17 or higher")
     loaded = load_student(Path(checkpoint_path), allow_teacher=allow_teacher)
-    source, batches = _parity_batches(loaded, calibration_batches)
+    source, batches = _parity_batches(loaded, calibration_batches, calibration_name)
     preprocess = preprocess or PreprocessConfig(
         camera_size=loaded.config.image_size, radar_size=loaded.config.radar_size
     )

@@ -87,6 +87,9 @@ def test_export_then_track_replays_the_scenario(scenario: Path, teacher: Path, t
     assert exported.exit_code == 0, exported.output
     summary = json.loads(exported.stdout)
     assert summary["architecture"] == "gps-beam-student" and (tmp_path / "onnx" / "model.onnx").is_file()
+    # parity and int8 agreement are measured on the run's own test split, not on random tensors
+    assert summary["parity"]["inputs"].startswith("test split of ")
+    assert 0.0 <= summary["parity"]["int8_top1_agreement_with_fp32"] <= 1.0
     tracked = runner.invoke(
         app,
         [
@@ -103,6 +106,15 @@ def test_export_then_track_replays_the_scenario(scenario: Path, teacher: Path, t
     replay = json.loads(tracked.stdout)
     assert replay["slots"] == 120 and replay["predictions"] > 0
     assert replay["latency_ms"]["median"] > 0 and (tmp_path / "p.csv").is_file()
+
+
+def test_export_on_random_inputs_when_asked(teacher: Path, tmp_path: Path):
+    args = ["export", str(teacher), "--out", str(tmp_path / "onnx"), "--parity-split", "none", "--json"]
+    exported = runner.invoke(app, args)
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.stdout)["parity"]["inputs"] == "random inputs"
+    wrong = runner.invoke(app, [*args[:4], "--parity-split", "tset"])
+    assert wrong.exit_code == 2 and "--parity-split" in wrong.output
 
 
 def test_export_refuses_a_corrupt_checkpoint(tmp_path: Path):
