@@ -32,10 +32,14 @@ class Centre:
         return self._nodes[role]
 
     def trained_teacher(self) -> CollabNode:
-        """The teacher, trained once on the centre's full-sensor view (task loss, central.train)."""
+        """The teacher: `central.teacher` loaded as is, or trained once on the centre's full-sensor
+        view (task loss, central.train)."""
         teacher = self.node("teacher")
         if self.teacher_val is None:
-            self.teacher_val = teacher.fit("teacher", self.config.central.train.epochs, TASK_ONLY)
+            if self.config.central.teacher:
+                self.teacher_val = teacher.evaluate("val")
+            else:
+                self.teacher_val = teacher.fit("teacher", self.config.central.train.epochs, TASK_ONLY)
         return teacher
 
     def proxy_ids(self) -> np.ndarray:

@@ -50,6 +50,8 @@ class CentralConfig:
     model: the teacher (central-kd, edge-kd).
     train: the teacher's training (epochs etc.).
     student: ModelConfig overrides over the run's `student` for the central student of ensemble-to-central.
+    teacher: a trained teacher (`kdcs train` run folder or weights file) used as is instead of
+        training `model`: train the large model once, then run every protocol against it.
     """
 
     ap: str | None = "ap1"
@@ -62,6 +64,7 @@ class CentralConfig:
         default_factory=lambda: TrainConfig(epochs=10, progress=False, tensorboard=False, patience=None)
     )
     student: dict[str, Any] = field(default_factory=dict)
+    teacher: str | None = None
 
 
 @dataclass(frozen=True)

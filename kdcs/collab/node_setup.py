@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from kdcs.collab.config import CollabConfig, NodeConfig, central_student_config, node_model_config
 from kdcs.collab.node import CollabNode
@@ -24,6 +25,7 @@ from kdcs.data.partition import (
     sequence_beam_sectors,
     windows_in_sequences,
 )
+from kdcs.distill.trained_model import load_trained_model
 from kdcs.models import ModelConfig, build_model
 from kdcs.pipeline.data_setup import PreparedData, prepare_data
 from kdcs.pipeline.run_config import RunConfig
@@ -47,21 +49,34 @@ class DataViews:
         return self._prepared[ap]
 
 
-def build_model_for(config: ModelConfig, data: PreparedData, seed: int, who: str):
-    """A fresh model for `who`, checked against the data (L, J, modalities) with one clear error."""
+def check_model_fits(model: nn.Module, data: PreparedData, who: str) -> None:
+    """One clear ConfigError when the model's window (L, J) or inputs do not fit the data."""
+    config = model.config
     if config.history > data.spec.history or config.horizon != data.spec.horizon:
         raise ConfigError(
             f"node {who!r}: model history/horizon ({config.history}, {config.horizon}) must fit "
             f"data.history/data.horizon ({data.spec.history}, {data.spec.horizon})"
         )
-    torch.manual_seed(seed)
-    model = build_model(model_config_for_data(RunConfig(model=config), data))
     available = set(data.cache.arrays) | {"beam_history"}
     missing = [m for m in model.modalities if m not in available]
     if missing:
         raise ConfigError(
             f"node {who!r}: its AP has no {missing[0]!r} data (has {sorted(data.cache.modalities)})"
         )
+    cached = model_config_for_data(RunConfig(model=config), data)
+    used = {"image_size": {"camera", "camera_motion"}, "radar_size": {"radar"}}
+    for key, modalities in used.items():
+        if modalities & set(model.modalities) and getattr(cached, key) != getattr(config, key):
+            raise ConfigError(
+                f"node {who!r}: model {key} {getattr(config, key)} differs from the cache's {getattr(cached, key)}"
+            )
+
+
+def build_model_for(config: ModelConfig, data: PreparedData, seed: int, who: str):
+    """A fresh model for `who`, checked against the data (L, J, modalities) with one clear error."""
+    torch.manual_seed(seed)
+    model = build_model(model_config_for_data(RunConfig(model=config), data))
+    check_model_fits(model, data, who)
     return model
 
 
@@ -120,10 +135,15 @@ def build_edge_nodes(config: CollabConfig, views: DataViews, run_dir: Path) -> d
 def build_central_node(
     config: CollabConfig, views: DataViews, run_dir: Path, role: str = "teacher"
 ) -> CollabNode:
-    """The central node with its teacher ("teacher") or its own student ("student")."""
+    """The central node with its teacher ("teacher"; loaded when `central.teacher` names a trained
+    one) or its own student ("student")."""
     data = views.of(config.central.ap)
-    model_config = config.central.model if role == "teacher" else central_student_config(config)
-    model = build_model_for(model_config, data, config.seed + 7919, CENTRAL)
+    if role == "teacher" and config.central.teacher:
+        model = load_trained_model(config.central.teacher)
+        check_model_fits(model, data, f"{CENTRAL} (central.teacher)")
+    else:
+        model_config = config.central.model if role == "teacher" else central_student_config(config)
+        model = build_model_for(model_config, data, config.seed + 7919, CENTRAL)
     return CollabNode(
         CENTRAL,
         data,

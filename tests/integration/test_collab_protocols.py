@@ -166,3 +166,29 @@ def test_config_errors_name_the_key_or_node(scenario, tmp_path):
             tmp_path / "d",
         )
     assert not (tmp_path / "c").exists()
+
+
+def test_a_trained_teacher_is_used_as_is_and_a_mismatched_one_is_refused(scenario, tmp_path):
+    first = run_collab(tiny_config(scenario, "protocol=edge-kd", "rounds=1"), tmp_path / "first")
+    trained = tmp_path / "first" / "nodes" / "central-teacher" / "teacher"
+    assert (trained / "best.safetensors").is_file()
+
+    reused = run_collab(
+        tiny_config(scenario, "protocol=edge-kd", "rounds=1", f"central.teacher={trained}"),
+        tmp_path / "reused",
+    )
+
+    # no training at the centre: the loaded teacher's validation score is the first run's
+    assert reused["teacher_val"] == first["teacher_val"]
+    assert not (tmp_path / "reused" / "nodes" / "central-teacher").exists()
+    with pytest.raises(ConfigError, match="central.teacher.*history/horizon"):
+        run_collab(
+            tiny_config(
+                scenario,
+                "protocol=edge-kd",
+                "data.history=3",
+                "student.history=3",
+                f"central.teacher={trained}",
+            ),
+            tmp_path / "short",
+        )
