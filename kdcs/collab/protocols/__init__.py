@@ -8,6 +8,7 @@ from kdcs.collab.protocols.edge_kd import EdgeKDProtocol
 from kdcs.collab.protocols.ensemble_to_central import EnsembleToCentralProtocol
 from kdcs.collab.protocols.fed_distill import FedDistillProtocol
 from kdcs.collab.protocols.fedavg import FedAvgProtocol
+from kdcs.collab.protocols.local_only import LocalOnlyProtocol
 from kdcs.collab.protocols.mutual import MutualProtocol
 
 PROTOCOLS: dict[str, type[Protocol]] = {
@@ -19,6 +20,7 @@ PROTOCOLS: dict[str, type[Protocol]] = {
         FedDistillProtocol,
         EnsembleToCentralProtocol,
         MutualProtocol,
+        LocalOnlyProtocol,
     )
 }
 
