@@ -90,15 +90,18 @@ def _partitioned(config: CollabConfig, data: PreparedData, nodes: list[NodeConfi
     train = data.windows["train"]
     sequences = np.unique(train.seq_ids)
     rng = np.random.default_rng(config.seed)
-    if kinds == {"iid"}:
-        shares = partition_iid(sequences, len(nodes), rng)
-    else:
-        beams = np.asarray(data.cache.arrays["beam"])
-        seqs, sectors = sequence_beam_sectors(beams, np.asarray(data.cache.arrays["seq_index"]))
-        labels = dict(zip(seqs.tolist(), sectors.tolist(), strict=True))
-        shares = partition_dirichlet(
-            sequences, [labels[int(s)] for s in sequences], len(nodes), config.dirichlet_alpha, rng
-        )
+    try:
+        if kinds == {"iid"}:
+            shares = partition_iid(sequences, len(nodes), rng)
+        else:
+            beams = np.asarray(data.cache.arrays["beam"])
+            seqs, sectors = sequence_beam_sectors(beams, np.asarray(data.cache.arrays["seq_index"]))
+            labels = dict(zip(seqs.tolist(), sectors.tolist(), strict=True))
+            shares = partition_dirichlet(
+                sequences, [labels[int(s)] for s in sequences], len(nodes), config.dirichlet_alpha, rng
+            )
+    except ValueError as exc:  # e.g. more nodes than train sequences
+        raise ConfigError(f"nodes {[n.name for n in nodes]} of AP {nodes[0].ap!r}: {exc}") from None
     return [
         dataclasses.replace(data, windows={**data.windows, "train": windows_in_sequences(train, share)})
         for share in shares

@@ -1,0 +1,159 @@
+"""Collaboration study on the default multi-AP synthetic scenario: every protocol against the
+"trained alone" baseline, fedavg against fed-distill on bytes, and a 16-node scale check.
+
+Run: .venv/bin/python benchmarks/bench_collab.py [--work runs/bench-collab] [--teacher RUN] [--json out.json]
+
+- One multi-modal teacher is trained once at the centre (AP1: camera + radar + GPS + beam history)
+  and every protocol runs against it (`central.teacher`), or `--teacher` names a trained one.
+- Heterogeneous nodes (configs/collab/default.yaml: ap2 camera, ap3 radar, ap4 GPS + beam history):
+  local-only, central-kd, edge-kd, fed-distill, ensemble-to-central, mutual; same rounds and
+  local epochs for all, so each node's gain over local-only is the gain of collaborating.
+- Same student on four Dirichlet shares of AP1 (configs/collab/same-student.yaml): fedavg vs
+  fed-distill at equal rounds: uplink bytes ratio and top-5 difference.
+- Scale: 16 nodes (four per AP, IID shares, cheap students), fed-distill, 3 rounds, timed.
+Every accuracy is on each node's test split; finished runs (results.json) are reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from kdcs.collab import CollabConfig, run_collab  # noqa: E402
+from kdcs.config import load_config  # noqa: E402
+from kdcs.data.demo_data import ensure_scenario  # noqa: E402
+from kdcs.pipeline.run_config import RunConfig  # noqa: E402
+from kdcs.pipeline.train_job import METRICS_JSON, run_training  # noqa: E402
+
+HETEROGENEOUS = ("local-only", "central-kd", "edge-kd", "fed-distill", "ensemble-to-central", "mutual")
+SAME_STUDENT = ("local-only", "fedavg", "fed-distill")
+CONFIGS = REPO / "configs" / "collab"
+SCALE_NODES = {  # AP -> (student overrides, modalities): the cheapest student each AP's sensors allow
+    "ap1": "{architecture: gps-beam-student}",
+    "ap2": "{architecture: paper-student, modalities: [camera_motion, beam_history]}",
+    "ap3": "{architecture: radar-student, modalities: [radar, beam_history]}",
+    "ap4": "{architecture: gps-beam-student}",
+}
+
+
+def train_teacher(work: Path, base: list[str]) -> Path:
+    """The default config's central teacher, trained once (reused when its metrics.json exists)."""
+    folder = work / "teacher"
+    if not (folder / METRICS_JSON).is_file():
+        collab = load_config(CollabConfig(), CONFIGS / "default.yaml", base)
+        config = RunConfig(
+            name="teacher", data=collab.data, model=collab.central.model, train=collab.central.train
+        )
+        run_training(load_config(config, overrides=[f"data.ap={collab.central.ap}"]), folder)
+    return folder
+
+
+def collab_run(work: Path, label: str, config_file: Path, overrides: list[str]) -> dict:
+    folder = work / label
+    if (folder / "results.json").is_file():
+        return json.loads((folder / "results.json").read_text())
+    config = load_config(CollabConfig(), config_file, [*overrides, f"name={label}"])
+    return run_collab(config, folder)
+
+
+def scale_overrides() -> list[str]:
+    nodes = [
+        f"{{name: {ap}-{k}, ap: {ap}, partition: iid, model: {model}}}"
+        for ap, model in SCALE_NODES.items()
+        for k in range(4)
+    ]
+    return [f"nodes=[{', '.join(nodes)}]", "protocol=fed-distill", "rounds=3", "local_epochs=1"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("runs/bench-collab"))
+    parser.add_argument("--teacher", type=Path, help="a trained central teacher (kdcs train run folder)")
+    parser.add_argument("--scenario", type=Path, help="the default scenario, if already synthesized")
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
+    base = [f"data.scenario={scenario}", f"data.cache_root={args.work / 'cache'}"]
+    teacher = args.teacher or train_teacher(args.work, base)
+    with_teacher = [*base, f"central.teacher={teacher}"]
+    hetero = {
+        p: collab_run(args.work, f"hetero-{p}", CONFIGS / "default.yaml", [*with_teacher, f"protocol={p}"])
+        for p in HETEROGENEOUS
+    }
+    same = {
+        p: collab_run(args.work, f"same-{p}", CONFIGS / "same-student.yaml", [*base, f"protocol={p}"])
+        for p in SAME_STUDENT
+    }
+    scale = None
+    if not args.skip_scale:
+        start = time.perf_counter()
+        result = collab_run(
+            args.work, "scale-16", CONFIGS / "default.yaml", [*with_teacher, *scale_overrides()]
+        )
+        scale = {"nodes": len(result["nodes"]), "rounds": result["rounds"], "seconds": result["seconds"]}
+        scale["wall_seconds_this_call"] = round(time.perf_counter() - start, 1)
+    summary = report(hetero, same, scale)
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1))
+
+
+def node_means(results: dict) -> dict[str, dict[str, float]]:
+    return {
+        name: {"top1": entry["test"]["top1_mean"], "top5": entry["test"]["top5_mean"]}
+        for name, entry in {**results["nodes"], **results["central"]}.items()
+    }
+
+
+def report(hetero: dict, same: dict, scale: dict | None) -> dict:
+    alone = node_means(hetero["local-only"])
+    print("\nHeterogeneous nodes (test split; top-1 / top-5 mean over slots; gain = top-1 over local-only)")
+    print(
+        f"{'protocol':20} {'node':16} {'model':40} {'top-1':>6} {'top-5':>6} {'gain':>7} {'up B':>12} {'down B':>12}"
+    )
+    for protocol, results in hetero.items():
+        by_node = results["bytes"]["by_node"]
+        for name, entry in {**results["nodes"], **results["central"]}.items():
+            model = f"{entry['architecture']} ({'+'.join(entry['modalities'])})"
+            t1, t5 = entry["test"]["top1_mean"], entry["test"]["top5_mean"]
+            gain = f"{t1 - alone[name]['top1']:+.3f}" if name in alone else ""
+            sent = by_node.get(name, {"up": 0, "down": 0})
+            print(
+                f"{protocol:20} {name:16} {model:40} {t1:6.3f} {t5:6.3f} {gain:>7} {sent['up']:12,} {sent['down']:12,}"
+            )
+        print(
+            f"{protocol:20} {'total':16} {'':40} {'':6} {'':6} {'':7} {results['bytes']['up']:12,} {results['bytes']['down']:12,}"
+        )
+    print("\nSame student (paper-student, camera motion + beam history) on four Dirichlet shares of AP1")
+    for protocol, results in same.items():
+        means = node_means(results)
+        t1 = sum(m["top1"] for m in means.values()) / len(means)
+        t5 = sum(m["top5"] for m in means.values()) / len(means)
+        print(
+            f"{protocol:12} mean over nodes top-1 {t1:.3f} top-5 {t5:.3f}  up {results['bytes']['up']:,} B  down {results['bytes']['down']:,} B"
+        )
+    ratio = same["fedavg"]["bytes"]["up"] / max(same["fed-distill"]["bytes"]["up"], 1)
+    top5 = {p: sum(m["top5"] for m in node_means(same[p]).values()) / len(same[p]["nodes"]) for p in same}
+    print(
+        f"fedavg / fed-distill uplink: {ratio:.1f}x; top-5 fed-distill - fedavg: {top5['fed-distill'] - top5['fedavg']:+.3f}"
+    )
+    if scale:
+        print(
+            f"\nScale: {scale['nodes']} nodes, {scale['rounds']} rounds of fed-distill in {scale['seconds']:.0f} s"
+        )
+    return {
+        "heterogeneous": {p: node_means(r) | {"bytes": r["bytes"]} for p, r in hetero.items()},
+        "same_student": {p: node_means(r) | {"bytes": r["bytes"]} for p, r in same.items()},
+        "fedavg_over_fed_distill_uplink": ratio,
+        "scale": scale,
+    }
+
+
+if __name__ == "__main__":
+    main()
