@@ -21,6 +21,7 @@ ENCODINGS = ("fp32", "fp16", "int8", "topk")
 PARTITIONS = ("ap", "iid", "dirichlet")
 RUNNERS = ("sequential", "processes")
 FAULT_KINDS = ("crash", "hang", "nan", "garbage")
+ENGINES = ("local", "flower")
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,30 @@ class FaultConfig:
 
 
 @dataclass(frozen=True)
+class FlowerConfig:
+    """The Flower engine (engine=flower): a SuperLink, one SuperNode per edge node, `flwr run`.
+
+    superlink: "host:port" of a running SuperLink to attach to; None = start one here on loopback.
+    port: the port of the SuperLink started here (0 = a free port chosen at start, so runs in
+        parallel never collide).
+    supernodes: start one SuperNode per edge node here. False = they run elsewhere, each started
+        with --node-config 'node-name="<node name>"' against this run's SuperLink.
+    join_timeout_s: how long the ServerApp waits for every node to join before round 1.
+    """
+
+    superlink: str | None = None
+    port: int = 0
+    supernodes: bool = True
+    join_timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
 class CollabConfig:
     """One collaborative run.
 
     protocol: a key of `kdcs.collab.protocols.PROTOCOLS`.
-    engine: "local" (in-process runner); "flower" is not available yet.
+    engine: "local" (in-process runner) or "flower" (a Flower deployment on loopback, see `flower`;
+        `runner` and `workers` then do not apply: every node is its own SuperNode process).
     rounds: communication rounds. local_epochs: epochs of local training per round.
     distill_epochs: epochs of distillation on received knowledge per round (proxy-exchange protocols).
     payload_encoding: "fp32", "fp16", "int8" (per-tensor scale) or "topk" (top-k sparse logits;
@@ -122,6 +142,7 @@ class CollabConfig:
     central: CentralConfig = field(default_factory=CentralConfig)
     nodes: tuple[NodeConfig, ...] = ()
     faults: tuple[FaultConfig, ...] = ()
+    flower: FlowerConfig = field(default_factory=FlowerConfig)
 
 
 def node_model_config(config: CollabConfig, node: NodeConfig) -> ModelConfig:
@@ -138,8 +159,8 @@ def validate_collab_config(config: CollabConfig) -> None:
     """Raise ConfigError (one sentence naming the key or node) before anything is written."""
     from kdcs.collab.protocols import PROTOCOLS  # late: protocols import this module
 
-    if config.engine == "flower":
-        raise ConfigError("config key 'engine': the Flower engine is not available yet; use engine=local")
+    if config.engine not in ENGINES:
+        raise ConfigError(f"config key 'engine': unknown {config.engine!r}; known: {', '.join(ENGINES)}")
     if config.protocol not in PROTOCOLS:
         raise ConfigError(
             f"config key 'protocol': unknown {config.protocol!r}; known: {', '.join(PROTOCOLS)}"
@@ -163,6 +184,26 @@ def validate_collab_config(config: CollabConfig) -> None:
         if unknown:
             raise ConfigError(f"node {node.name!r}: neighbour {unknown[0]!r} is not another node")
         node_model_config(config, node)  # type-checks the overrides
+    if config.engine == "flower":
+        _check_flower(config.flower)
+
+
+def _check_flower(flower: FlowerConfig) -> None:
+    if flower.superlink is not None:
+        host, _, port = flower.superlink.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"config key 'flower.superlink' must be host:port, got {flower.superlink!r}")
+    if not 0 <= flower.port < 65536:
+        raise ConfigError(
+            f"config key 'flower.port' must be 0 (any free port) or a TCP port, got {flower.port}"
+        )
+    if flower.join_timeout_s <= 0:
+        raise ConfigError(f"config key 'flower.join_timeout_s' must be > 0, got {flower.join_timeout_s}")
+    if not flower.supernodes and flower.superlink is None and flower.port == 0:
+        raise ConfigError(
+            "config key 'flower.supernodes': SuperNodes started elsewhere need a known SuperLink; "
+            "set flower.superlink or a fixed flower.port"
+        )
 
 
 def _check_ranges(config: CollabConfig) -> None:

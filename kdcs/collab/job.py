@@ -3,7 +3,8 @@
 The run folder holds config.yaml (the resolved config), rounds.csv (per round per node: status,
 validation top-1/top-5, bytes down/up, seconds, reason when missing or rejected), ledger.csv
 (every transfer), results.json (final per-node test evaluation, byte totals, rounds, who was
-missing) and nodes/<name>/<step>/ (the trainer's folders of every local step).
+missing) and nodes/<name>/<step>/ (the trainer's folders of every local step). The Flower
+engine (kdcs.collab.flower) writes the same files through the same functions, plus flower/.
 """
 
 from __future__ import annotations
@@ -41,33 +42,72 @@ def run_collab(config: CollabConfig, run_dir: Path, *, workers: int | None = Non
     run_dir = Path(run_dir)
     if (run_dir / RESULTS_JSON).exists():
         raise FileExistsError(f"{run_dir} already holds a finished collab run; choose a new run folder")
+    if config.engine == "flower":
+        from kdcs.collab.flower.engine import run_flower  # late: only this engine needs flwr
+
+        return run_flower(config, run_dir, workers=workers)
+    return _run_local(config, run_dir, workers)
+
+
+def _run_local(config: CollabConfig, run_dir: Path, workers: int | None) -> dict[str, Any]:
     views = DataViews(config, workers)
     nodes = build_edge_nodes(config, views, run_dir)
     centre = Centre(config, views, run_dir)
     protocol = PROTOCOLS[config.protocol](config, {n: NodeCard.of(node) for n, node in nodes.items()}, centre)
     protocol.setup()  # config errors (e.g. fedavg with different students) surface before any output
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(run_dir / CONFIG_YAML, yaml.safe_dump(to_dict(config), sort_keys=False))
+    write_run_config(config, run_dir)
     ledger = ByteLedger()
     start = time.perf_counter()
     rows = LocalRunner(config, protocol, nodes, ledger).run()
-    results = {
+    results = collab_results(
+        config,
+        time.perf_counter() - start,
+        {name: node_result(node, config) for name, node in nodes.items()},
+        {label: node_result(node, config) for label, node in protocol.central_nodes().items()},
+        centre,
+        ledger,
+    )
+    write_run_outputs(run_dir, results, rows, ledger)
+    return results
+
+
+def write_run_config(config: CollabConfig, run_dir: Path) -> Path:
+    """config.yaml: the resolved config (the Flower engine's processes read it back)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / CONFIG_YAML
+    write_text_atomically(path, yaml.safe_dump(to_dict(config), sort_keys=False))
+    return path
+
+
+def collab_results(
+    config: CollabConfig,
+    seconds: float,
+    nodes: dict[str, dict[str, Any]],
+    central: dict[str, dict[str, Any]],
+    centre: Centre,
+    ledger: ByteLedger,
+) -> dict[str, Any]:
+    """results.json: what ran, every node's final test evaluation (`node_result`), the byte totals."""
+    return {
         "name": config.name,
         "protocol": config.protocol,
         "engine": config.engine,
         "runner": config.runner,
         "payload_encoding": config.payload_encoding,
         "rounds": config.rounds,
-        "seconds": round(time.perf_counter() - start, 2),
-        "nodes": {name: node_result(node, config) for name, node in nodes.items()},
-        "central": {label: node_result(node, config) for label, node in protocol.central_nodes().items()},
+        "seconds": round(seconds, 2),
+        "nodes": nodes,
+        "central": central,
         "teacher_val": _means(centre.teacher_val) if centre.teacher_val else None,
         "bytes": ledger.totals(),
     }
+
+
+def write_run_outputs(run_dir: Path, results: dict[str, Any], rows: list[dict], ledger: ByteLedger) -> None:
+    """rounds.csv, ledger.csv, then results.json last: its presence means the run finished."""
     write_rows(run_dir / ROUNDS_CSV, rows)
     ledger.to_csv(run_dir / LEDGER_CSV)
     write_json_atomically(run_dir / RESULTS_JSON, results)
-    return results
 
 
 def node_result(node: CollabNode, config: CollabConfig) -> dict[str, Any]:
@@ -112,6 +152,11 @@ def results_table(results: dict[str, Any]) -> str:
     by_node = results["bytes"]["by_node"]
     for label, entry in {**results["nodes"], **results["central"]}.items():
         sent = by_node.get(label, {"up": 0, "down": 0})
+        if "test" not in entry:  # a Flower node that did not answer the final evaluation
+            lines.append(
+                f"| {label} | missing: {entry.get('reason', '')} | | | {sent['up']:,} | {sent['down']:,} |"
+            )
+            continue
         lines.append(
             f"| {label} | {entry['architecture']} ({'+'.join(entry['modalities'])}) | "
             f"{entry['test']['top1_mean']:.3f} | {entry['test']['top5_mean']:.3f} | {sent['up']:,} | {sent['down']:,} |"

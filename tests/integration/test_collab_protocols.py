@@ -155,7 +155,7 @@ def test_processes_runner_times_out_a_hung_node(scenario, tmp_path):
 
 def test_config_errors_name_the_key_or_node(scenario, tmp_path):
     with pytest.raises(ConfigError, match="engine"):
-        run_collab(tiny_config(scenario, "engine=flower"), tmp_path / "a")
+        run_collab(tiny_config(scenario, "engine=warp"), tmp_path / "a")
     with pytest.raises(ConfigError, match="protocol"):
         run_collab(tiny_config(scenario, "protocol=telepathy"), tmp_path / "b")
     with pytest.raises(ConfigError, match="node 'n3' differs"):

@@ -1,0 +1,154 @@
+"""A Flower deployment on loopback: a SuperLink, one SuperNode per edge node, and the `flwr` CLI.
+
+Flower 1.41 serves the Fleet, Control and Runtime APIs of a SuperLink on one HTTP port
+(`flower-superlink --insecure --port P`); a SuperNode connects with `--superlink 127.0.0.1:P` and
+serves its ClientApps on a port of its own (`--port`). Ports are free ones chosen at start unless
+`flower.port` fixes the SuperLink's; with `flower.superlink` set, no SuperLink is started and the
+SuperNodes and the CLI use that address. Each SuperNode is told its node via --node-config
+(node-name, collab-config = the run's config.yaml). The CLI's connection "kdcs" is written to its
+FLWR_HOME's config.toml. Every process gets FLWR_HOME inside the run folder and runtime dependency
+installation off (otherwise Flower would `uv sync` the app and could pull a CUDA torch).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kdcs.atomic_files import write_json_atomically, write_text_atomically
+from kdcs.collab.config import CollabConfig
+from kdcs.collab.flower.app_files import toml_literal
+from kdcs.collab.flower.edge_node import COLLAB_CONFIG, NODE_NAME
+from kdcs.collab.flower.layout import FlowerLayout
+from kdcs.collab.flower.processes import ProcessKeeper
+
+CONNECTION = "kdcs"
+LOOPBACK = "127.0.0.1"
+SUPERLINK = "superlink"
+
+
+def flower_command(name: str) -> str:
+    """A Flower executable of this Python environment (where kdcs and flwr are installed)."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.is_file() else shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"the Flower command {name!r} is not installed (pip install flwr==1.41.0)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+class FlowerDeployment:
+    def __init__(self, config: CollabConfig, layout: FlowerLayout, config_path: Path) -> None:
+        self.config, self.layout, self.config_path = config, layout, Path(config_path).resolve()
+        self.keeper = ProcessKeeper()
+        self.address = config.flower.superlink
+
+    def __enter__(self) -> FlowerDeployment:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def env(self, part: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env["FLWR_HOME"] = str(self.layout.home(part))
+        env["FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION"] = "1"
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def start(self) -> None:
+        """Start the SuperLink (unless attached to one) and the SuperNodes (unless they run elsewhere)."""
+        if self.address is None:
+            port = self.config.flower.port or free_port()
+            argv = [
+                flower_command("flower-superlink"),
+                "--insecure",
+                "--disable-runtime-dependency-installation",
+                "--port",
+                str(port),
+            ]
+            process = self.keeper.start(SUPERLINK, argv, self.layout.log(SUPERLINK), self.env(SUPERLINK))
+            _wait_for_port(port, process, self.layout.log(SUPERLINK))
+            self.address = f"{LOOPBACK}:{port}"
+        self._write_cli_connection()
+        if self.config.flower.supernodes:
+            for node in self.config.nodes:
+                self.start_supernode(node.name)
+
+    def start_supernode(self, name: str) -> subprocess.Popen:
+        """Start (or start again) the SuperNode of node `name`; a restart comes back as a new Flower node."""
+        node_config = (
+            f"{NODE_NAME}={toml_literal(name)} {COLLAB_CONFIG}={toml_literal(str(self.config_path))}"
+        )
+        argv = [
+            flower_command("flower-supernode"),
+            "--insecure",
+            "--superlink",
+            str(self.address),
+            "--port",
+            str(free_port()),
+            "--node-config",
+            node_config,
+        ]
+        part = f"supernode-{name}"
+        return self.keeper.start(part, argv, self.layout.log(part), self.env(part))
+
+    def supernode(self, name: str) -> subprocess.Popen:
+        return self.keeper.started[f"supernode-{name}"]
+
+    def flwr(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+        """Run the `flwr` CLI against this deployment's SuperLink connection."""
+        return subprocess.run(
+            [flower_command("flwr"), *args],
+            env=self.env("cli"),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def stream_logs(self, run_id: int) -> subprocess.Popen:
+        """`flwr log <run> --stream` into flower/logs/flwr-run.log; it ends when the run does."""
+        argv = [flower_command("flwr"), "log", str(run_id), CONNECTION, "--stream"]
+        return self.keeper.start("flwr-run", argv, self.layout.log("flwr-run"), self.env("cli"))
+
+    def close(self) -> None:
+        """End every process this deployment started; flower/processes.json lists them (and any left)."""
+        self.keeper.end_all()
+        noted = {"pids": {str(pid): group for pid, group in self.keeper.pids.items()}}
+        noted["groups"] = sorted(self.keeper.groups)
+        noted["left"] = self.keeper.leftovers()
+        write_json_atomically(self.layout.processes_json, noted)
+
+    def _write_cli_connection(self) -> None:
+        home = self.layout.home("cli")
+        home.mkdir(parents=True, exist_ok=True)
+        text = (
+            f'[superlink]\ndefault = "{CONNECTION}"\n\n'
+            f'[superlink.{CONNECTION}]\naddress = "{self.address}"\ninsecure = true\n'
+        )
+        write_text_atomically(home / "config.toml", text)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Flower SuperLink exited at start (code {process.returncode}); see {log}")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex((LOOPBACK, port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the Flower SuperLink did not open port {port} within {timeout:g} s; see {log}")
