@@ -15,7 +15,9 @@ def collab(
     overrides: list[str] = typer.Option(
         [], "--set", help="Override key.sub=value, e.g. protocol=fed-distill."
     ),
-    engine: str | None = typer.Option(None, "--engine", help="local (default) or flower."),
+    engine: str | None = typer.Option(
+        None, "--engine", help="local (default) or flower (a SuperLink and SuperNodes on loopback)."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<name>)."),
     workers: int | None = typer.Option(None, "--workers", help="Cache-building processes."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json."),
@@ -33,4 +35,11 @@ def collab(
         print_json(results)
         return
     console.print(results_table(results), markup=False)
+    if "flower" in results:
+        fleet = results["flower"]["fleet_traffic"]
+        console.print(
+            f"Flower run {results['flower']['run_id']}: Fleet traffic {fleet['outbound_bytes']:,} bytes down, "
+            f"{fleet['inbound_bytes']:,} up (flower/traffic.csv: every message)",
+            markup=False,
+        )
     console.print(f"run folder: {run_dir} (rounds.csv, ledger.csv, results.json)")

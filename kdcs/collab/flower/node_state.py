@@ -32,15 +32,15 @@ def state_path(node: CollabNode) -> Path:
 
 
 def save_node_state(node: CollabNode) -> Path:
-    tensors = {f"weights/{key}": np.ascontiguousarray(value) for key, value in node.weights().items()}
+    tensors = {f"weights/{key}": _contiguous(value) for key, value in node.weights().items()}
     layout: dict[str, Any] = {}
     for key, value in node.state.items():
         if isinstance(value, np.ndarray):
-            tensors[f"state/{key}"] = np.ascontiguousarray(value)
+            tensors[f"state/{key}"] = _contiguous(value)
             layout[key] = {"array": True}
         elif isinstance(value, tuple | list) and value and all(isinstance(v, np.ndarray) for v in value):
             for index, item in enumerate(value):
-                tensors[f"state/{key}/{index}"] = np.ascontiguousarray(item)
+                tensors[f"state/{key}/{index}"] = _contiguous(item)
             layout[key] = {"arrays": len(value), "tuple": isinstance(value, tuple)}
         else:
             try:
@@ -74,3 +74,8 @@ def load_node_state(node: CollabNode) -> bool:
         else:
             node.state[key] = entry["json"]
     return True
+
+
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    """C-contiguous, as safetensors needs (np.ascontiguousarray would turn a 0-d tensor into 1-d)."""
+    return array if array.flags.c_contiguous else np.ascontiguousarray(array)

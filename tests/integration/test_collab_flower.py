@@ -1,0 +1,178 @@
+"""engine=flower: a real SuperLink and SuperNodes on loopback play a protocol; the run folder, the
+byte ledger against Flower's own counts, faults (a rejected reply, a SuperNode killed with SIGKILL
+and started again) and no process left behind."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from kdcs.cli.main import app
+from kdcs.collab.flower.engine import run_flower
+from kdcs.collab.flower.processes import alive, process_table
+from kdcs.collab.flower.records import PAYLOAD_ARRAY
+from kdcs.config import to_dict
+from tests.fixtures.scenario_factory import make_scenario
+from tests.integration.test_collab_protocols import tiny_config
+
+pytestmark = pytest.mark.slow
+
+TWO_NODES = "nodes=[{name: n1, ap: ap1}, {name: n2, ap: ap2}]"
+# Flower's own framing of one message beyond the objects we count (protobuf envelopes, responses)
+FRAMING_PER_MESSAGE = 2048
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory) -> Path:
+    """Two APs over the same 10 sequences: camera+gps, gps only."""
+    root = tmp_path_factory.mktemp("collab-flower") / "scenario"
+    kits = {"ap1": ("camera", "power", "gps", "beam"), "ap2": ("power", "gps", "beam")}
+    for seed, (name, kit) in enumerate(kits.items()):
+        make_scenario(
+            root / name, num_sequences=10, sequence_length=12, modalities=kit, image_size=(48, 27), seed=seed
+        )
+    return root
+
+
+@pytest.fixture(scope="module")
+def flower_home(tmp_path_factory):
+    """FLWR_HOME of anything Flower in this process (the engine gives its processes their own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLWR_HOME", str(tmp_path_factory.mktemp("flwr-home")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def cli_run(scenario, flower_home, tmp_path_factory) -> Path:
+    """`kdcs collab --engine flower`: fed-distill, 2 SuperNodes, 2 rounds; n2's round-2 reply is garbage."""
+    folder = tmp_path_factory.mktemp("flower-cli")
+    config = tiny_config(
+        scenario,
+        "protocol=fed-distill",
+        TWO_NODES,
+        "node_timeout_s=120",
+        "faults=[{node: n2, round: 2, kind: garbage}]",
+    )
+    config_path = folder / "collab.yaml"
+    config_path.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    run_dir = folder / "run"
+    start = time.perf_counter()
+    done = CliRunner().invoke(
+        app, ["collab", "--config", str(config_path), "--engine", "flower", "--out", str(run_dir), "--json"]
+    )
+    print(f"flower run through the CLI: {time.perf_counter() - start:.1f} s")
+    assert done.exit_code == 0, done.output
+    return run_dir
+
+
+def csv_rows(path: Path) -> list[dict]:
+    return list(csv.DictReader(path.open()))
+
+
+def test_the_cli_runs_flower_and_writes_the_local_engines_run_folder(cli_run):
+    results = json.loads((cli_run / "results.json").read_text())
+
+    assert results["engine"] == "flower" and results["protocol"] == "fed-distill"
+    assert results["flower"]["status"] == "finished:completed"
+    assert yaml.safe_load((cli_run / "config.yaml").read_text())["engine"] == "flower"
+    for name in ("n1", "n2"):
+        test = results["nodes"][name]["test"]
+        assert 0.0 <= test["top1_mean"] <= test["top5_mean"] <= 1.0 and test["num_windows"] > 0
+        assert (cli_run / "nodes" / name / "state" / "node.safetensors").is_file()
+    rounds = {(r["round"], r["node"]): r for r in csv_rows(cli_run / "rounds.csv")}
+    assert set(rounds) == {(r, n) for r in ("1", "2") for n in ("n1", "n2")}
+    assert all(rounds[key]["status"] == "ok" for key in rounds if key != ("2", "n2"))
+    ledger = csv_rows(cli_run / "ledger.csv")
+    assert sum(int(r["nbytes"]) for r in ledger) == results["bytes"]["up"] + results["bytes"]["down"]
+
+
+def test_a_malformed_reply_is_rejected_with_a_logged_reason(cli_run):
+    rounds = {(r["round"], r["node"]): r for r in csv_rows(cli_run / "rounds.csv")}
+
+    assert rounds[("2", "n2")]["status"] == "rejected"
+    assert "not a kdcs payload" in rounds[("2", "n2")]["reason"]
+    log = (cli_run / "flower" / "logs" / "serverapp.log").read_text()
+    assert "reply of node 'n2' rejected: not a kdcs payload" in log
+
+
+def test_the_ledger_agrees_with_flowers_own_byte_counts(cli_run):
+    """Every ledger entry is one payload Flower carried: Flower's count_bytes() of its record is the
+    ledger's bytes plus the Array key, the node counted the same on arrival, and the Fleet traffic
+    the SuperLink counted is the serialised messages plus a small framing per message."""
+    ledger = csv_rows(cli_run / "ledger.csv")
+    traffic = csv_rows(cli_run / "flower" / "traffic.csv")
+    steps = {(r["round"], r["node"], r["direction"]): r for r in traffic if r["kind"] == "step"}
+
+    assert len(steps) == len(ledger) == 8
+    for entry in ledger:
+        row = steps[(entry["round"], entry["node"], entry["direction"])]
+        assert int(row["nbytes"]) == int(entry["nbytes"])
+        assert int(row["record_bytes"]) == int(entry["nbytes"]) + len(PAYLOAD_ARRAY)
+        if entry["direction"] == "down":
+            assert int(row["received_record_bytes"]) == int(row["record_bytes"])
+    fleet = json.loads((cli_run / "results.json").read_text())["flower"]["fleet_traffic"]
+    for direction, counted in (("down", fleet["outbound_bytes"]), ("up", fleet["inbound_bytes"])):
+        messages = [r for r in traffic if r["direction"] == direction]
+        serialised = sum(int(r["message_bytes"]) for r in messages)
+        payloads = sum(int(e["nbytes"]) for e in ledger if e["direction"] == direction)
+        print(f"{direction}: ledger {payloads} <= serialised {serialised} <= Flower's Fleet count {counted}")
+        assert payloads < serialised <= counted <= serialised + FRAMING_PER_MESSAGE * len(messages)
+
+
+def test_no_process_is_left_behind(cli_run):
+    noted = json.loads((cli_run / "flower" / "processes.json").read_text())
+
+    assert noted["left"] == [] and len(noted["pids"]) >= 5  # SuperLink, SuperExecs, SuperNodes, apps
+    assert not alive(int(pid) for pid in noted["pids"])
+    groups = set(noted["groups"])
+    assert not [pid for pid, (_, group, state) in process_table().items() if group in groups and state != "Z"]
+
+
+def test_a_supernode_killed_mid_round_is_missing_then_rejoins(scenario, flower_home, tmp_path):
+    """n2's SuperNode is SIGKILLed during round 1 (its step hangs, so it cannot have answered) and
+    started again: round 1 completes without it, round 2 and the final evaluation count it again."""
+    run_dir = tmp_path / "run"
+    config = tiny_config(
+        scenario,
+        "protocol=fed-distill",
+        TWO_NODES,
+        "node_timeout_s=120",
+        "faults=[{node: n2, round: 1, kind: hang}]",
+    )
+    killed: list[int] = []
+
+    def kill_and_restart(deployment) -> None:
+        def act() -> None:
+            deadline = time.monotonic() + 120
+            while not (run_dir / "nodes" / "n1" / "r1-local").exists() and time.monotonic() < deadline:
+                time.sleep(0.1)  # n1 trains round 1: the round's messages are out
+            time.sleep(2.0)
+            pid = deployment.supernode("n2").pid
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            deployment.start_supernode("n2")
+
+        threading.Thread(target=act, daemon=True).start()
+
+    start = time.perf_counter()
+    results = run_flower(config, run_dir, on_start=kill_and_restart)
+    print(f"flower run with a SuperNode killed and restarted: {time.perf_counter() - start:.1f} s")
+
+    rounds = {(r["round"], r["node"]): r for r in csv_rows(run_dir / "rounds.csv")}
+    assert killed
+    assert rounds[("1", "n2")]["status"] == "missing" and "restarted" in rounds[("1", "n2")]["reason"]
+    assert rounds[("1", "n1")]["status"] == "ok"
+    assert rounds[("2", "n2")]["status"] == "ok" and rounds[("2", "n1")]["status"] == "ok"
+    assert results["bytes"]["missing"] == {"1": ["n2"]}
+    assert results["nodes"]["n2"]["test"]["num_windows"] > 0
+    noted = json.loads((run_dir / "flower" / "processes.json").read_text())
+    assert noted["left"] == [] and not alive([*killed, *(int(pid) for pid in noted["pids"])])
