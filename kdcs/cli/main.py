@@ -8,6 +8,7 @@ from kdcs.cli.collab_command import collab
 from kdcs.cli.data_commands import data_app
 from kdcs.cli.demo_command import demo
 from kdcs.cli.deploy_commands import export, track
+from kdcs.cli.run_command import run
 from kdcs.cli.train_commands import distill, evaluate, train
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.command("demo")(demo)
+app.command("run")(run)
 app.command("train")(train)
 app.command("distill")(distill)
 app.command("evaluate")(evaluate)

@@ -1,0 +1,164 @@
+"""Typed configuration of an experiment: the data, the teacher, the students, the collaboration runs.
+
+The dataclass defaults ARE the default demo (values in `kdcs.experiments.demo_defaults`), so
+`kdcs demo` needs no file; YAML files under configs/experiments/ and `--set key=value` hold only
+overrides (`kdcs.config.load_config`). `teacher`, `self_kd` and each student's `run` are RunConfig
+overrides merged over `common`, and each collaboration run's `overrides` are CollabConfig overrides
+merged over `collab_common`; they are checked when the experiment is resolved, before anything is
+written, and an error names the key (e.g. `students[1].run.model.architecture`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kdcs.collab.config import CollabConfig
+from kdcs.config import ConfigError, load_config
+from kdcs.experiments import demo_defaults
+from kdcs.pipeline.run_config import RunConfig
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """Which data the study runs on.
+
+    path: an existing scenario folder or multi-AP root (real DeepSense data); None = synthesize.
+    tiny: synthesize `SynthConfig.tiny()` (2 APs, 3 short sequences) instead of the default 4-AP scenario.
+    """
+
+    path: str | None = None
+    tiny: bool = False
+
+
+@dataclass(frozen=True)
+class StudentSpec:
+    """One edge-node type: a name (used in run folders and the report) and RunConfig overrides."""
+
+    name: str = ""
+    run: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollabSpec:
+    """One collaboration run: a name and CollabConfig overrides over the experiment's `collab_common`."""
+
+    name: str = ""
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvaluationSpec:
+    """What is measured beyond each run's metrics.json.
+
+    latency_repeats: timed batch-1 forwards per model (median and p95 reported).
+    scene_model: id of the model whose predictions the scene plot shows ("teacher", "camera/logit", ...).
+    scene_slots: consecutive test slots in the scene plot.
+    """
+
+    latency_repeats: int = 30
+    scene_model: str = "teacher"
+    scene_slots: int = 16
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A teacher + students + collaboration study and its report.
+
+    name: the experiment's name (default run folder runs/<name>).
+    workers: training processes run side by side (one torch thread each is the demo's choice).
+    train_stride: keep every k-th training window (windows overlap by L-1 slots, so neighbours add
+        little); validation and test windows are never thinned.
+    max_epochs: cap on every run's epochs and on every collaboration run's rounds (quick looks); None = no cap.
+    common: the RunConfig every model run starts from (data.scenario / data.cache_root are filled in).
+    teacher: RunConfig overrides of the teacher.
+    self_kd: overrides of the self-KD teacher (the teacher's config, recipe "self-kd", taught by the
+        teacher); None = no self-KD stage.
+    students: edge-node types; each is trained with every recipe in `recipes` (taught by the teacher).
+    collab_common: the CollabConfig every collaboration run starts from.
+    collab: the collaboration runs.
+    """
+
+    name: str = "demo"
+    scenario: ScenarioSpec = field(default_factory=ScenarioSpec)
+    workers: int = 2
+    train_stride: int = 2
+    max_epochs: int | None = None
+    common: RunConfig = field(default_factory=demo_defaults.common)
+    teacher: dict[str, Any] = field(default_factory=demo_defaults.teacher)
+    self_kd: dict[str, Any] | None = field(default_factory=dict)
+    students: tuple[StudentSpec, ...] = field(
+        default_factory=lambda: tuple(StudentSpec(name, run) for name, run in demo_defaults.students())
+    )
+    recipes: tuple[str, ...] = demo_defaults.RECIPES
+    collab_common: CollabConfig = field(default_factory=demo_defaults.collab_common)
+    collab: tuple[CollabSpec, ...] = field(
+        default_factory=lambda: tuple(CollabSpec(name, o) for name, o in demo_defaults.collab_runs())
+    )
+    evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
+
+
+# `kdcs demo --quick`: the same study on the tiny scenario, shorter windows, one epoch per run
+# (configs/experiments/demo-quick.yaml holds the same overrides; a test keeps the two equal).
+QUICK_OVERRIDES = (
+    "name=demo-quick",
+    "scenario.tiny=true",
+    "workers=1",
+    "train_stride=1",
+    "max_epochs=1",
+    "common.data.history=4",
+    "common.data.horizon=1",
+    "common.data.split=[0.34,0.33,0.33]",
+    "common.model.history=4",
+    "common.model.horizon=1",
+    "collab_common.data.history=4",
+    "collab_common.data.horizon=1",
+    "collab_common.data.split=[0.34,0.33,0.33]",
+    "collab_common.student.history=4",
+    "collab_common.student.horizon=1",
+    "collab_common.central.model.history=4",
+    "collab_common.central.model.horizon=1",
+    "collab_common.proxy_windows=32",
+    "collab_common.nodes=[{name: ap1, ap: ap1}, {name: ap2, ap: ap2}]",
+    "evaluation.latency_repeats=5",
+    "evaluation.scene_slots=8",
+)
+
+
+def load_experiment(
+    path: Path | None = None, overrides: list[str] | tuple[str, ...] = (), quick: bool = False
+) -> ExperimentConfig:
+    """Defaults (the demo), then `QUICK_OVERRIDES` when quick, then a YAML file, then `key=value` overrides."""
+    base = load_config(ExperimentConfig(), overrides=list(QUICK_OVERRIDES)) if quick else ExperimentConfig()
+    config = load_config(base, path, list(overrides))
+    check_ranges(config)
+    return config
+
+
+def check_ranges(config: ExperimentConfig) -> None:
+    """One sentence naming the key for a value out of range or names that would collide."""
+    checks = {
+        "workers": config.workers >= 1,
+        "train_stride": config.train_stride >= 1,
+        "max_epochs": config.max_epochs is None or config.max_epochs >= 1,
+        "evaluation.latency_repeats": config.evaluation.latency_repeats >= 1,
+        "evaluation.scene_slots": config.evaluation.scene_slots >= 2,
+        "recipes": len(config.recipes) >= 1,
+    }
+    for key, ok in checks.items():
+        if not ok:
+            raise ConfigError(f"config key '{key}' is out of range")
+    _check_names("students", [s.name for s in config.students])
+    _check_names("collab", [c.name for c in config.collab])
+    if len(set(config.recipes)) != len(config.recipes):
+        raise ConfigError(f"config key 'recipes' lists a recipe twice: {list(config.recipes)}")
+
+
+def _check_names(key: str, names: list[str]) -> None:
+    for index, name in enumerate(names):
+        if not name or names.count(name) > 1 or "/" in name or name.startswith("teacher"):
+            raise ConfigError(
+                f"config key '{key}[{index}].name' ({name!r}) must be unique, non-empty, without '/', "
+                "and not start with 'teacher'"
+            )

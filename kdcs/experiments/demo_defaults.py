@@ -1,0 +1,97 @@
+"""The default demo's values: what `ExperimentConfig()` holds when no file or override changes it.
+
+Chosen to finish within ten minutes on two shared CPU cores (measured; see README.md): 64x64
+frames, one torch thread per training process (faster than two for these small models on a
+loaded machine), every other training window, a few epochs for the camera and radar models and
+more for the cheap GPS + beam-history student. The report says what this budget costs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kdcs.collab.config import CentralConfig, CollabConfig, NodeConfig
+from kdcs.distill.train_config import OptimConfig, TrainConfig
+from kdcs.models import ModelConfig
+from kdcs.pipeline.data_setup import DataConfig
+from kdcs.pipeline.run_config import RunConfig
+
+RECIPES = ("none", "logit", "feature", "rkd", "cross-modal")
+TEACHER_MODALITIES = ["camera_motion", "radar", "gps", "beam_history"]
+HISTORY, HORIZON = 8, 3
+
+
+def _train(epochs: int, lr: float) -> TrainConfig:
+    # no early stop within so few epochs; selection on validation still picks the best epoch
+    return TrainConfig(
+        epochs=epochs,
+        batch_size=32,
+        patience=None,
+        num_threads=1,
+        tensorboard=False,
+        progress=False,
+        optim=OptimConfig(lr=lr),
+    )
+
+
+def common() -> RunConfig:
+    """What every model run of the demo shares: AP1 (all sensors), L=8, J=3, 64x64 frames."""
+    return RunConfig(
+        name="demo",
+        data=DataConfig(ap="ap1", history=HISTORY, horizon=HORIZON),
+        model=ModelConfig(history=HISTORY, horizon=HORIZON),
+        train=_train(epochs=3, lr=3e-3),
+    )
+
+
+def teacher() -> dict[str, Any]:
+    return {
+        "model": {"architecture": "multimodal-teacher", "modalities": TEACHER_MODALITIES},
+        "train": {"epochs": 5, "optim": {"lr": 3e-3}},
+    }
+
+
+def students() -> list[tuple[str, dict[str, Any]]]:
+    """(name, RunConfig overrides) per edge-node type; every node also sees its own past beams."""
+    camera = {"architecture": "ds-student", "modalities": ["camera_motion", "beam_history"]}
+    return [
+        ("camera", {"model": camera}),
+        ("radar", {"model": {"architecture": "radar-student", "modalities": ["radar", "beam_history"]}}),
+        ("gps", {"model": {"architecture": "gps-beam-student"}, "train": {"epochs": 20}}),
+        # temporal distillation: the student sees the last 3 slots, its teacher all 8
+        ("camera-L3", {"model": {**camera, "history": 3}}),
+    ]
+
+
+def collab_common() -> CollabConfig:
+    """Four nodes, one per AP, with the one input every AP has (its own past beams), so FedAvg
+    and federated distillation run the same student and their bytes compare."""
+    student = ModelConfig(
+        architecture="gps-beam-student", modalities=("beam_history",), history=HISTORY, horizon=HORIZON
+    )
+    central_model = ModelConfig(
+        architecture="multimodal-teacher",
+        modalities=("gps", "beam_history"),
+        history=HISTORY,
+        horizon=HORIZON,
+    )
+    return CollabConfig(
+        rounds=3,
+        local_epochs=2,
+        payload_encoding="topk",
+        topk=8,
+        data=DataConfig(history=HISTORY, horizon=HORIZON),
+        student=student,
+        train=_train(epochs=1, lr=3e-3),
+        central=CentralConfig(ap="ap1", model=central_model, train=_train(epochs=10, lr=3e-3)),
+        nodes=tuple(NodeConfig(name=f"ap{k}", ap=f"ap{k}") for k in range(1, 5)),
+    )
+
+
+def collab_runs() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("fedavg", {"protocol": "fedavg"}),
+        ("fed-distill", {"protocol": "fed-distill"}),
+        ("mutual", {"protocol": "mutual"}),
+        ("edge-kd", {"protocol": "edge-kd"}),
+    ]

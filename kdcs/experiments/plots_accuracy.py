@@ -1,0 +1,160 @@
+"""Plots of results.json: top-k per slot, accuracy vs complexity, accuracy vs uplink bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kdcs.experiments.figures import colour, new_figure, save_png
+from kdcs.experiments.findings import mean_node_top1
+
+KS = (("top1", "top-1"), ("top3", "top-3"), ("top5", "top-5"))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _by_group(models: Mapping[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for model_id, entry in models.items():
+        out.setdefault(entry["group"], []).append(model_id)
+    return out
+
+
+def _recipe_styles(models: Mapping[str, Any]) -> dict[str, int]:
+    recipes = list(dict.fromkeys(entry["recipe"] for entry in models.values()))
+    return {recipe: index for index, recipe in enumerate(recipes)}
+
+
+def plot_topk_per_slot(results: Mapping[str, Any], path: Path) -> Path:
+    """Rows: top-1, top-3, top-5; columns: model groups; one line per model, floors dashed grey."""
+    models, floors = results["models"], results.get("floors", {})
+    groups, styles = _by_group(models), _recipe_styles(models)
+    figure = new_figure(3.1 * len(groups) + 0.5, 7.6)
+    axes = figure.subplots(len(KS), len(groups), squeeze=False, sharey="row")
+    for column, (group, ids) in enumerate(groups.items()):
+        for row, (key, label) in enumerate(KS):
+            ax = axes[row][column]
+            slots = range(len(models[ids[0]]["test"][key]["per_slot"]))
+            for floor_index, (name, floor) in enumerate(floors.items()):
+                ax.plot(
+                    slots,
+                    floor[key]["per_slot"],
+                    ls="--",
+                    color="0.55" if floor_index else "0.3",
+                    lw=1,
+                    label=f"floor: {name}",
+                )
+            for model_id in ids:
+                recipe = models[model_id]["recipe"]
+                ax.plot(
+                    slots,
+                    models[model_id]["test"][key]["per_slot"],
+                    marker=MARKERS[styles[recipe] % len(MARKERS)],
+                    color=colour(styles[recipe]),
+                    lw=1.4,
+                    ms=4,
+                    label=recipe,
+                )
+            ax.set_xticks(list(slots), ["t", *(f"t+{j}" for j in slots[1:])])
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.set_title(
+                    f"{group} ({models[ids[0]]['architecture']}, L={models[ids[0]]['history']})", fontsize=9
+                )
+            if column == 0:
+                ax.set_ylabel(f"test {label}")
+            if row == 0 and column == len(groups) - 1:
+                ax.legend(fontsize=7, loc="lower left")
+    figure.suptitle("Test accuracy per predicted slot")
+    return save_png(figure, path)
+
+
+def _complexity_points(results: Mapping[str, Any]) -> list[tuple[str, str, float, float, float]]:
+    """(model id, recipe, params, MACs per inference, mean test top-1) for models with a complexity entry."""
+    points = []
+    for model_id, entry in results["models"].items():
+        report = results.get("complexity", {}).get(entry["group"])
+        if report:
+            points.append(
+                (
+                    model_id,
+                    entry["recipe"],
+                    report["parameters"]["deployable"],
+                    report["macs"]["macs_per_inference"],
+                    entry["test"]["top1"]["mean"],
+                )
+            )
+    return points
+
+
+def plot_accuracy_vs_complexity(results: Mapping[str, Any], path: Path) -> Path:
+    points, styles = _complexity_points(results), _recipe_styles(results["models"])
+    groups = list(_by_group(results["models"]))
+    figure = new_figure(11, 4.6)
+    for ax, (index, axis_label) in zip(
+        figure.subplots(1, 2),
+        ((3, "MACs per inference (log)"), (2, "deployable parameters (log)")),
+        strict=True,
+    ):
+        for model_id, recipe, *values in points:
+            group = results["models"][model_id]["group"]
+            x = values[index - 2]
+            ax.scatter(
+                x,
+                values[2],
+                color=colour(groups.index(group)),
+                marker=MARKERS[styles[recipe] % len(MARKERS)],
+                s=36,
+                zorder=3,
+            )
+        for name, floor in results.get("floors", {}).items():
+            ax.axhline(floor["top1"]["mean"], ls="--", color="0.5", lw=1)
+            ax.annotate(
+                f"floor: {name}",
+                (0.01, floor["top1"]["mean"]),
+                xycoords=("axes fraction", "data"),
+                fontsize=7,
+                color="0.4",
+                va="bottom",
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel(axis_label)
+        ax.set_ylabel("mean test top-1")
+        ax.grid(alpha=0.3, which="both")
+    handles_ax = figure.axes[1]
+    for index, group in enumerate(groups):
+        handles_ax.scatter([], [], color=colour(index), marker="o", label=group)
+    for recipe, index in styles.items():
+        handles_ax.scatter([], [], color="0.3", marker=MARKERS[index % len(MARKERS)], label=recipe)
+    handles_ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    figure.suptitle("Accuracy against compute and size (colour: model, marker: KD recipe)")
+    return save_png(figure, path)
+
+
+def plot_collab_accuracy_vs_uplink(results: Mapping[str, Any], path: Path) -> Path:
+    runs = results.get("collab", {})
+    figure = new_figure(6.4, 4.4)
+    ax = figure.subplots()
+    for index, (name, run) in enumerate(runs.items()):
+        up = max(run["bytes"]["up"], 1)
+        ax.scatter(
+            up, mean_node_top1(run), s=60, color=colour(index), zorder=3, label=f"{name} ({run['protocol']})"
+        )
+        ax.annotate(name, (up, mean_node_top1(run)), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    if not runs:
+        ax.text(
+            0.5,
+            0.5,
+            "no collaboration runs in this experiment",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("uplink bytes, all nodes and rounds (log)")
+    ax.set_ylabel("mean node test top-1")
+    ax.grid(alpha=0.3, which="both")
+    if runs:
+        ax.legend(fontsize=7)
+    ax.set_title("Collaboration protocols: accuracy vs uplink")
+    return save_png(figure, path)

@@ -1,0 +1,57 @@
+"""Training curves of every model, read from each run folder's metrics.csv (one row per epoch)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kdcs.experiments.figures import colour, new_figure, save_png
+
+ROWS = (("train_loss", "train loss (total)"), ("val_top1_mean", "validation top-1"))
+
+
+def read_curve(run_dir: Path) -> dict[str, list[float]]:
+    """{column: values per epoch} of run_dir/metrics.csv; empty when the file is missing."""
+    path = Path(run_dir) / "metrics.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = rows[0].keys() if rows else []
+    return {c: [float(r[c]) for r in rows if r.get(c) not in (None, "")] for c in columns}
+
+
+def plot_training_curves(results: Mapping[str, Any], path: Path) -> Path:
+    models = results["models"]
+    groups: dict[str, list[str]] = {}
+    for model_id, entry in models.items():
+        groups.setdefault(entry["group"], []).append(model_id)
+    recipes = list(dict.fromkeys(entry["recipe"] for entry in models.values()))
+    figure = new_figure(3.1 * len(groups) + 0.5, 5.6)
+    axes = figure.subplots(len(ROWS), len(groups), squeeze=False)
+    for column, (group, ids) in enumerate(groups.items()):
+        for model_id in ids:
+            curve = read_curve(Path(models[model_id]["run_dir"]))
+            recipe = models[model_id]["recipe"]
+            for row, (key, _) in enumerate(ROWS):
+                if key in curve and "epoch" in curve:
+                    axes[row][column].plot(
+                        curve["epoch"],
+                        curve[key],
+                        marker="o",
+                        ms=3,
+                        color=colour(recipes.index(recipe)),
+                        label=recipe,
+                    )
+        for row, (_, label) in enumerate(ROWS):
+            ax = axes[row][column]
+            ax.grid(alpha=0.3)
+            ax.set_xlabel("epoch")
+            if column == 0:
+                ax.set_ylabel(label)
+        axes[0][column].set_title(group, fontsize=9)
+        axes[1][column].legend(fontsize=7)
+    figure.suptitle("Training curves (KD runs' loss includes their KD terms)")
+    return save_png(figure, path)

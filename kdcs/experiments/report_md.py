@@ -1,0 +1,218 @@
+"""report.md: the study's tables and findings, written from results.json alone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kdcs.experiments.findings import mean_node_top1
+
+SLOT_METRICS = (("top1", "Top-1"), ("top3", "Top-3"), ("top5", "Top-5"), ("dba", "Official DBA"))
+PLOTS = (
+    ("topk_per_slot.png", "Top-k per slot of every model (floors dashed)"),
+    ("accuracy_vs_complexity.png", "Mean test top-1 vs MACs and vs parameters"),
+    ("collab_accuracy_vs_uplink.png", "Collaboration: mean node test top-1 vs uplink bytes"),
+    ("training_curves.png", "Training curves (train loss, validation top-1)"),
+    ("scene.png", "One scene over time: camera, radar, 64-beam power, true beam and top-5 predictions"),
+)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _slot_names(count: int) -> list[str]:
+    return ["t", *(f"t+{j}" for j in range(1, count))]
+
+
+def metric_tables(results: Mapping[str, Any]) -> list[str]:
+    lines: list[str] = []
+    models, floors = results["models"], results.get("floors", {})
+    slots = len(next(iter(models.values()))["test"]["top1"]["per_slot"]) if models else 0
+    for key, title in SLOT_METRICS:
+        lines += [f"### {title} per slot (test)", ""]
+        rows = [
+            [f"floor: {name}", *f[key]["per_slot"], f[key]["mean"]] for name, f in floors.items() if key in f
+        ]
+        rows += [
+            [model_id, *entry["test"][key]["per_slot"], entry["test"][key]["mean"]]
+            for model_id, entry in models.items()
+        ]
+        lines += _table(["model", *_slot_names(slots), "mean"], rows)
+    return lines
+
+
+def complexity_table(results: Mapping[str, Any]) -> list[str]:
+    rows = []
+    for group, entry in results.get("complexity", {}).items():
+        latency = entry.get("latency") or {}
+        rows.append(
+            [
+                group,
+                entry["architecture"],
+                entry["parameters"]["deployable"],
+                entry["macs"]["macs_per_inference"],
+                entry["macs"]["macs_per_frame"],
+                entry["bytes"]["fp32"],
+                entry["bytes"]["int8"],
+                f"{latency.get('median_ms', float('nan')):.2f}",
+            ]
+        )
+    header = [
+        "model",
+        "architecture",
+        "params",
+        "MACs/inference",
+        "MACs/frame",
+        "fp32 bytes",
+        "int8 bytes",
+        "latency ms (batch 1, 1 thread)",
+    ]
+    return ["## Complexity", "", *_table(header, rows)]
+
+
+def collab_table(results: Mapping[str, Any]) -> list[str]:
+    rows = []
+    for name, run in results.get("collab", {}).items():
+        nodes = max(len(run["nodes"]), 1)
+        rows.append(
+            [
+                name,
+                run["protocol"],
+                run["payload_encoding"],
+                run["rounds"],
+                run["node_models"],
+                run["bytes"]["up"],
+                run["bytes"]["down"],
+                run["bytes"]["up"] // (nodes * max(run["rounds"], 1)),
+                mean_node_top1(run),
+            ]
+        )
+    header = [
+        "run",
+        "protocol",
+        "encoding",
+        "rounds",
+        "node models",
+        "uplink bytes",
+        "downlink bytes",
+        "uplink / node / round",
+        "mean node test top-1",
+    ]
+    return [
+        "## Collaboration protocols (bytes counted from the serialised payloads)",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def ratio_table(results: Mapping[str, Any]) -> list[str]:
+    rows = [
+        [
+            group,
+            row.get("params_teacher_over_student", float("nan")),
+            row.get("macs_teacher_over_student", float("nan")),
+            row.get("top1_fraction_no_kd", float("nan")),
+            row.get("top1_fraction_best_kd", float("nan")),
+            row.get("best_kd") or "-",
+        ]
+        for group, row in results.get("ratios", {}).items()
+    ]
+    header = [
+        "student",
+        "teacher/student params",
+        "teacher/student MACs",
+        "top-1 vs teacher, no KD",
+        "top-1 vs teacher, best KD",
+        "best KD (on validation)",
+    ]
+    return ["## Student vs teacher", "", *_table(header, rows)]
+
+
+def dataset_section(results: Mapping[str, Any]) -> list[str]:
+    dataset = results["dataset"]
+    splits = dataset["splits"]
+    changes = dataset.get("beam_changes", {})
+    lines = [
+        "## Dataset",
+        "",
+        f"{dataset['name']}: {dataset['samples']:,} samples in {dataset['sequences']} sequences; modalities "
+        f"{', '.join(dataset['modalities'])}; windows L={dataset['window_spec']['history']}, "
+        f"J={dataset['window_spec']['horizon']}: train {splits['train']['windows']:,} / val "
+        f"{splits['val']['windows']:,} / test {splits['test']['windows']:,} (split by sequence).",
+    ]
+    if "change_rate" in changes:
+        lines.append(
+            f"The best beam changes on {changes['change_rate']:.0%} of steps (mean |change| {changes['mean_abs_change']:.2f} beams)."
+        )
+    lines.append("")
+    return lines
+
+
+def budget_section(results: Mapping[str, Any]) -> list[str]:
+    notes = results.get("budget", [])
+    return ["## What the time budget forced", "", *(f"- {note}" for note in notes), ""] if notes else []
+
+
+def paper_section(results: Mapping[str, Any]) -> list[str]:
+    rows = [[c["claim"], c["paper"], c["ours"], c["verdict"]] for c in results.get("paper_checks", [])]
+    return [
+        "## Against the paper's findings",
+        "",
+        "The paper's numbers are scenario 9, camera only, J=6, 100 epochs; ours are this run's. Verdicts are computed.",
+        "",
+        *_table(["claim", "paper", "this run", "verdict"], rows),
+    ]
+
+
+def timing_section(results: Mapping[str, Any]) -> list[str]:
+    timing = results.get("timing", {})
+    rows = [
+        [name, t["seconds"], "reused" if t["reused"] else "ran"]
+        for name, t in timing.get("stages", {}).items()
+    ]
+    head = f"Wall time of this invocation: {timing.get('total_s', float('nan')):.0f} s on {results['machine']['cpu_count']} CPU cores"
+    return [
+        "## Stages",
+        "",
+        head + " (stage seconds are from the run that computed them).",
+        "",
+        *_table(["stage", "seconds", "this run"], rows),
+    ]
+
+
+def render(results: Mapping[str, Any]) -> str:
+    lines = [
+        f"# {results['experiment']}: teacher, students, collaboration",
+        "",
+        "All accuracy numbers are on the test split, computed once from weights selected on validation.",
+        "",
+        *budget_section(results),
+        "## Findings",
+        "",
+        *(f"- {sentence}" for sentence in results.get("findings", [])),
+        "",
+        *paper_section(results),
+        *dataset_section(results),
+        "## Accuracy",
+        "",
+        *metric_tables(results),
+        *complexity_table(results),
+        *ratio_table(results),
+        *collab_table(results),
+        "## Plots",
+        "",
+        *(f"- [{title}](plots/{name})" for name, title in PLOTS if name in results.get("plots", [])),
+        "",
+        *timing_section(results),
+    ]
+    return "\n".join(lines).rstrip() + "\n"

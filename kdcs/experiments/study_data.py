@@ -1,0 +1,96 @@
+"""The study's data stages: the scenario (synthesized, or a given folder), every AP's cache, and the
+dataset summary with its floors.
+
+These run in this process before any model stage. They have their own reuse rules (an identical
+synthetic scenario is kept; a fresh cache is kept) and report what they reused. The caches'
+manifest fingerprints become the data identity that every model stage's fingerprint includes, so
+changed data reruns the models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kdcs.config import ConfigError, to_dict
+from kdcs.experiments.config import ExperimentConfig
+from kdcs.pipeline.run_config import RunConfig
+
+
+@dataclass(frozen=True)
+class StudyData:
+    scenario: Path
+    scenario_status: str  # "wrote", "reused" or "given"
+    caches: list[dict[str, Any]]  # one per AP, as `prepare_scenarios` returns them
+    identity: str  # hash of the caches' manifest fingerprints
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": str(self.scenario),
+            "scenario_status": self.scenario_status,
+            "caches": self.caches,
+            "identity": self.identity,
+        }
+
+
+def ensure_study_scenario(config: ExperimentConfig, out: Path, workers: int | None) -> tuple[Path, str]:
+    """The given scenario folder, or the synthetic one under out/scenario (reused when identical)."""
+    from kdcs.data.demo_data import ensure_scenario
+
+    if config.scenario.path:
+        path = Path(config.scenario.path)
+        if not path.exists():
+            raise ConfigError(f"config key 'scenario.path': {path} does not exist")
+        return path, "given"
+    root, reused = ensure_scenario(out / "scenario", tiny=config.scenario.tiny, workers=workers)
+    return root, "reused" if reused else "wrote"
+
+
+def preprocess_overrides(common: RunConfig) -> list[str]:
+    """The study's preprocessing as `key=value` overrides for `prepare_scenarios` (same caches as training)."""
+    return [f"{key}={json.dumps(value)}" for key, value in to_dict(common.data.preprocess).items()]
+
+
+def prepare_study_data(
+    config: ExperimentConfig,
+    out: Path,
+    workers: int | None,
+    say: Callable[[str], None] = print,
+) -> StudyData:
+    """Synthesize (or take) the scenario, then build or reuse every AP's cache."""
+    from kdcs.data.jobs import prepare_scenarios
+
+    scenario, status = ensure_study_scenario(config, out, workers)
+    say(
+        f"[bold]synthesize[/bold]: {status} the scenario at {scenario}"
+        if status != "given"
+        else f"[bold]scenario[/bold]: {scenario}"
+    )
+    caches = prepare_scenarios(
+        scenario, out / "cache", None, preprocess_overrides(config.common), workers, False, False
+    )
+    for cache in caches:
+        say(
+            f"[bold]prepare[/bold]: {cache['name']} {cache['status']} ({cache['samples']} samples, {cache['seconds']} s)"
+        )
+    digest = hashlib.sha256()
+    for cache in sorted(caches, key=lambda c: c["name"]):
+        manifest = json.loads((Path(cache["cache_dir"]) / "manifest.json").read_text())
+        digest.update(f"{cache['name']}:{manifest.get('fingerprint', '')}".encode())
+    return StudyData(scenario, status, caches, digest.hexdigest())
+
+
+def dataset_summary(common: RunConfig) -> dict[str, Any]:
+    """`summarize_dataset` of the study's AP with the study's window and split: counts, beam
+    statistics and the floors (repeat the last beam; a line through the last L beams) per split."""
+    from kdcs.data.windows import WindowSpec
+    from kdcs.eval.dataset_summary import summarize_dataset
+    from kdcs.pipeline.data_setup import select_table
+
+    table = select_table(common.data)
+    spec = WindowSpec(history=common.data.history, horizon=common.data.horizon)
+    return summarize_dataset(table, spec, tuple(common.data.split))
