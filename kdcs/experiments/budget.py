@@ -45,8 +45,8 @@ def budget_notes(
         central = collabs[0].config.central
         notes.append(
             f"Collaboration runs train their own central teacher ({central.model.architecture} on "
-            f"{'+'.join(central.model.modalities or ())}, {central.train.epochs} epochs) and run "
-            f"{collabs[0].config.rounds} rounds of {collabs[0].config.local_epochs} local epoch(s)."
+            f"{'+'.join(central.model.modalities or ())}, {central.train.epochs} epoch(s)) and run "
+            f"{collabs[0].config.rounds} round(s) of {collabs[0].config.local_epochs} local epoch(s)."
         )
     notes.append("One seed per model: mean top-1 differences below 0.01 are within noise and called so.")
     return notes

@@ -6,6 +6,11 @@ overrides (`kdcs.config.load_config`). `teacher`, `self_kd` and each student's `
 overrides merged over `common`, and each collaboration run's `overrides` are CollabConfig overrides
 merged over `collab_common`; they are checked when the experiment is resolved, before anything is
 written, and an error names the key (e.g. `students[1].run.model.architecture`).
+
+Mappings merge key by key, lists replace: a YAML `teacher: {model: {...}}` keeps the demo teacher's
+`train` settings unless it sets them too, while `students: [...]` replaces the demo's students. The
+resolved config of every run is saved in its run folder (config.yaml) and the whole experiment in
+experiment.yaml.
 """
 
 from __future__ import annotations
@@ -99,19 +104,20 @@ class ExperimentConfig:
     evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
 
 
-# `kdcs demo --quick`: the same study on the tiny scenario, shorter windows, one epoch per run
+# `kdcs demo --quick`: the same study on the tiny scenario, shorter windows, two epochs per run
 # (configs/experiments/demo-quick.yaml holds the same overrides; a test keeps the two equal).
 QUICK_OVERRIDES = (
     "name=demo-quick",
     "scenario.tiny=true",
     "workers=1",
     "train_stride=1",
-    "max_epochs=1",
+    "max_epochs=2",
     "common.data.history=4",
     "common.data.horizon=1",
     "common.data.split=[0.34,0.33,0.33]",
     "common.model.history=4",
     "common.model.horizon=1",
+    "common.train.batch_size=4",
     "collab_common.data.history=4",
     "collab_common.data.horizon=1",
     "collab_common.data.split=[0.34,0.33,0.33]",
@@ -157,7 +163,7 @@ def check_ranges(config: ExperimentConfig) -> None:
 
 def _check_names(key: str, names: list[str]) -> None:
     for index, name in enumerate(names):
-        if not name or names.count(name) > 1 or "/" in name or name.startswith("teacher"):
+        if not name or name in names[:index] or "/" in name or name.startswith("teacher"):
             raise ConfigError(
                 f"config key '{key}[{index}].name' ({name!r}) must be unique, non-empty, without '/', "
                 "and not start with 'teacher'"

@@ -47,7 +47,8 @@ def common() -> RunConfig:
 def teacher() -> dict[str, Any]:
     return {
         "model": {"architecture": "multimodal-teacher", "modalities": TEACHER_MODALITIES},
-        "train": {"epochs": 5, "optim": {"lr": 3e-3}},
+        # batch 16: twice the steps per epoch learned faster per second than 32 (val top-1 0.24 vs 0.17 after 4 epochs)
+        "train": {"epochs": 5, "batch_size": 16, "optim": {"lr": 3e-3}},
     }
 
 

@@ -69,24 +69,27 @@ def _signed(delta: float) -> str:
     return f"{delta:+.3f}"
 
 
-def _change(delta: float) -> str:
+def _change(delta: float, than: str = "") -> str:
+    """ "higher than X (+0.031)", "about the same as X (+0.004)"; without X: "higher (+0.031)"."""
     if abs(delta) < NOISE:
-        return f"about the same ({_signed(delta)})"
-    return f"{'higher' if delta > 0 else 'lower'} ({_signed(delta)})"
+        word, link = "about the same", " as"
+    else:
+        word, link = ("higher" if delta > 0 else "lower"), " than"
+    return f"{word}{link + ' ' + than if than else ''} ({_signed(delta)})"
 
 
 def teacher_findings(results: Mapping[str, Any]) -> list[str]:
     models, floors = results["models"], results.get("floors", {})
     sentences = []
-    if TEACHER in models:
+    if TEACHER in models and floors:
         teacher = top1(models[TEACHER])
-        for name, floor in floors.items():
-            value = float(floor["top1"]["mean"])
-            verdict = "beats" if teacher > value else "does not beat"
-            sentences.append(
-                f"The teacher ({models[TEACHER]['architecture']}) {verdict} the '{name}' floor in mean test "
-                f"top-1: {teacher:.3f} vs {value:.3f}."
-            )
+        parts = [
+            f"{'beats' if teacher > float(f['top1']['mean']) else 'does not beat'} '{name}' ({float(f['top1']['mean']):.3f})"
+            for name, f in floors.items()
+        ]
+        sentences.append(
+            f"The teacher ({models[TEACHER]['architecture']}, mean test top-1 {teacher:.3f}) {' and '.join(parts)}."
+        )
     if TEACHER in models and SELF_KD in models:
         before, after = top1(models[TEACHER]), top1(models[SELF_KD])
         sentences.append(
@@ -111,7 +114,8 @@ def student_findings(results: Mapping[str, Any]) -> list[str]:
             text += f" KD did not help: {', '.join([*hurt, *flat])}."
         best = best_kd_on_validation(results, recipes)
         if best is not None:
-            text += f" Picked on validation: {models[best]['recipe']} ({_change(top1(models[best]) - base)} than no KD)."
+            change = _change(top1(models[best]) - base, "no KD")
+            text += f" The recipe picked on validation, {models[best]['recipe']}, scores {change} on test."
         sentences.append(text)
     return sentences
 
@@ -161,7 +165,7 @@ def collab_findings(results: Mapping[str, Any]) -> list[str]:
         if avg["node_models"] == fd["node_models"] and fd["bytes"]["up"] > 0:
             ratio = avg["bytes"]["up"] / fd["bytes"]["up"]
             sentences.append(
-                f"With the same student ({avg['node_models']}) and {avg['rounds']} rounds, FedAvg sent "
+                f"With the same student ({avg['node_models']}) and {avg['rounds']} round(s), FedAvg sent "
                 f"{avg['bytes']['up']:,} bytes up and federated distillation {fd['bytes']['up']:,} "
                 f"({ratio:.1f}x {'less' if ratio > 1 else 'more'}); mean node test top-1 "
                 f"{mean_node_top1(avg):.3f} vs {mean_node_top1(fd):.3f}."

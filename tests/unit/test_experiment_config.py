@@ -1,0 +1,96 @@
+"""Experiment configs: defaults are the demo, YAML files resolve, bad keys are named before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kdcs.config import ConfigError, to_dict
+from kdcs.distill.recipes import NAMED_RECIPES
+from kdcs.experiments.config import ExperimentConfig, load_experiment
+from kdcs.experiments.study import resolve_study
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "configs" / "experiments"
+
+
+def test_demo_yaml_is_the_typed_defaults():
+    assert load_experiment(EXPERIMENTS / "demo.yaml") == ExperimentConfig()
+
+
+def test_quick_yaml_equals_the_built_in_quick_overrides():
+    assert to_dict(load_experiment(EXPERIMENTS / "demo-quick.yaml")) == to_dict(load_experiment(quick=True))
+
+
+def test_demo_resolves_to_teacher_self_kd_and_every_student_recipe(tmp_path):
+    paths, runs, collabs = resolve_study(ExperimentConfig(), tmp_path / "demo")
+
+    ids = [run.id for run in runs]
+    assert ids[:2] == ["teacher", "teacher-self-kd"]
+    assert {"camera/none", "radar/logit", "gps/rkd", "camera-L3/cross-modal", "camera/feature"} <= set(ids)
+    assert len(ids) == 2 + 4 * 5
+    short = next(run for run in runs if run.id == "camera-L3/logit")
+    assert (short.config.model.history, short.config.data.history) == (3, 8)
+    assert short.config.kd.teacher == str(tmp_path / "demo" / "models" / "teacher")
+    assert all(run.config.data.scenario == str(paths.scenario) for run in runs)
+    protocols = {c.config.protocol for c in collabs}
+    assert {"fedavg", "fed-distill"} <= protocols
+    fedavg, distill = (next(c for c in collabs if c.config.protocol == p) for p in ("fedavg", "fed-distill"))
+    assert fedavg.config.student == distill.config.student and fedavg.config.nodes == distill.config.nodes
+    assert not (tmp_path / "demo").exists()  # resolving writes nothing
+
+
+def test_paper_camera_config_resolves_to_the_papers_setting(tmp_path):
+    config = load_experiment(EXPERIMENTS / "paper-camera.yaml")
+    _, runs, collabs = resolve_study(config, tmp_path / "paper")
+
+    teacher = runs[0].config
+    assert teacher.model.architecture == "paper-teacher" and teacher.model.modalities == ("camera_motion",)
+    assert teacher.data.preprocess.camera_size == (224, 224) and teacher.data.preprocess.motion_masks
+    assert (teacher.data.history, teacher.data.horizon, teacher.train.epochs) == (8, 3, 100)
+    assert (teacher.train.optim.name, teacher.train.optim.lr, teacher.train.batch_size) == ("adam", 1e-4, 32)
+    students = {run.group: run for run in runs if run.group != "teacher"}
+    assert {g: r.config.model.history for g, r in students.items()} == {
+        "student-L8": 8,
+        "student-L5": 5,
+        "student-L3": 3,
+    }
+    assert all(r.config.model.architecture == "paper-student" for r in students.values())
+    assert (
+        NAMED_RECIPES["logit"]["kd"]["temperature"] == 4.0 and NAMED_RECIPES["logit"]["kd"]["weight"] == 0.7
+    )
+    rkd = NAMED_RECIPES["rkd"]["rkd"]
+    assert (rkd["distance_weight"], rkd["angle_weight"], rkd["scale"]) == (1.0, 2.0, 10.0)
+    assert NAMED_RECIPES["self-kd"]["kd"]["temperature"] == 3.0
+    assert {run.recipe for run in runs} == {"none", "logit", "rkd", "self-kd"} and collabs == []
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("teacher.modle.architecture=x", "teacher.modle"),
+        (
+            "students=[{name: cam, run: {model: {architecture: no-such-net}}}]",
+            "students[0].run.model.architecture",
+        ),
+        ("students=[{name: cam, run: {model: {history: 9}}}]", "students[0].run.model.history"),
+        ("recipes=[none, telepathy]", "recipes"),
+        ("collab=[{name: x, overrides: {protocol: carrier-pigeon}}]", "protocol"),
+        ("collab=[{name: x, overrides: {roundz: 2}}]", "collab[0].overrides.roundz"),
+        ("evaluation.scene_model=nobody", "evaluation.scene_model"),
+        ("workers=0", "workers"),
+        ("students=[{name: a, run: {}}, {name: a, run: {}}]", "students[1].name"),
+    ],
+)
+def test_bad_experiment_values_are_named_before_anything_is_written(override, named, tmp_path):
+    with pytest.raises(ConfigError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        resolve_study(load_experiment(overrides=[override]), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_max_epochs_caps_every_run_and_collaboration_round(tmp_path):
+    _, runs, collabs = resolve_study(load_experiment(overrides=["max_epochs=1"]), tmp_path)
+    assert {run.config.train.epochs for run in runs} == {1}
+    assert {(c.config.rounds, c.config.local_epochs, c.config.central.train.epochs) for c in collabs} == {
+        (1, 1, 1)
+    }
