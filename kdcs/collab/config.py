@@ -91,6 +91,8 @@ class FlowerConfig:
     supernodes: start one SuperNode per edge node here. False = they run elsewhere, each started
         with --node-config 'node-name="<node name>"' against this run's SuperLink.
     join_timeout_s: how long the ServerApp waits for every node to join before round 1.
+    Relative paths in the config resolve against each Flower process's working directory: that of
+    `kdcs collab` for the processes it starts.
     """
 
     superlink: str | None = None

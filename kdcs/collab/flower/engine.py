@@ -1,7 +1,8 @@
 """engine=flower: one collab run as a Flower deployment, from `kdcs collab --engine flower`.
 
 Before anything starts, the nodes are built once here, as the local engine builds them: that fills
-the data caches (the node processes then only read them) and checks every model against its data.
+the data caches (the node processes then only read them) and checks every model against its data;
+node state left by an earlier, failed run in the same folder is removed.
 Then config.yaml and the Flower App are written, the SuperLink and SuperNodes started
 (`FlowerDeployment`), the app submitted (`flwr run <app> kdcs --format json`) and followed
 (`flwr log <run> --stream`, which ends with the run). The ServerApp writes the run folder;
@@ -24,6 +25,7 @@ from kdcs.collab.config import CollabConfig, validate_collab_config
 from kdcs.collab.flower.app_files import write_flower_app
 from kdcs.collab.flower.deployment import CONNECTION, SUPERLINK, FlowerDeployment
 from kdcs.collab.flower.layout import FlowerLayout
+from kdcs.collab.flower.node_state import state_path
 from kdcs.collab.job import RESULTS_JSON, write_run_config
 from kdcs.collab.node_setup import DataViews, build_edge_nodes
 from kdcs.config import ConfigError
@@ -46,7 +48,11 @@ def run_flower(
     """
     validate_collab_config(config)
     run_dir = Path(run_dir)
-    build_edge_nodes(config, DataViews(config, workers), run_dir)
+    if (run_dir / RESULTS_JSON).exists():
+        raise FileExistsError(f"{run_dir} already holds a finished collab run; choose a new run folder")
+    nodes = build_edge_nodes(config, DataViews(config, workers), run_dir)
+    for node in nodes.values():  # a failed earlier run in this folder must not seed this one
+        state_path(node).unlink(missing_ok=True)
     config_path = write_run_config(config, run_dir)
     layout = FlowerLayout(run_dir)
     layout.error_json.unlink(missing_ok=True)
