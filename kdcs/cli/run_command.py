@@ -34,9 +34,10 @@ def run_and_report(
                 "and running the same command again resumes from them."
             )
             raise typer.Exit(code=1) from None
-    console.print(models_table(results))
+    width = None if console.is_terminal else 120  # piped or captured output: do not cut the tables at 80
+    console.print(models_table(results), width=width)
     if results.get("collab"):
-        console.print(collab_table(results))
+        console.print(collab_table(results), width=width)
     for sentence in results["findings"]:
         console.print(f"- {escape(sentence)}")
     console.print(

@@ -126,7 +126,7 @@ QUICK_OVERRIDES = (
     "collab_common.central.model.history=4",
     "collab_common.central.model.horizon=1",
     "collab_common.proxy_windows=32",
-    "collab_common.nodes=[{name: ap1, ap: ap1}, {name: ap2, ap: ap2}]",
+    "collab_common.nodes=[{name: node1, ap: ap1}, {name: node2, ap: ap1}]",
     "evaluation.latency_repeats=5",
     "evaluation.scene_slots=8",
 )

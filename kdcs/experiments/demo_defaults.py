@@ -65,11 +65,14 @@ def students() -> list[tuple[str, dict[str, Any]]]:
 
 
 def collab_common() -> CollabConfig:
-    """Four nodes, one per AP, with the one input every AP has (its own past beams), so FedAvg
-    and federated distillation run the same student and their bytes compare."""
-    student = ModelConfig(
-        architecture="gps-beam-student", modalities=("beam_history",), history=HISTORY, horizon=HORIZON
-    )
+    """Four nodes sharing AP1's training sequences (Dirichlet non-IID by beam sector), one student
+    for all, so FedAvg and federated distillation compare byte for byte.
+
+    All nodes sit at AP1 on purpose: APs stand at different places, so the best beam of one
+    instant differs per AP, and logits exchanged on shared proxy instants (fed-distill, mutual) or
+    a central teacher's labels (edge-kd) only mean the same thing to nodes that share the AP's view.
+    """
+    student = ModelConfig(architecture="gps-beam-student", history=HISTORY, horizon=HORIZON)
     central_model = ModelConfig(
         architecture="multimodal-teacher",
         modalities=("gps", "beam_history"),
@@ -85,7 +88,7 @@ def collab_common() -> CollabConfig:
         student=student,
         train=_train(epochs=1, lr=3e-3),
         central=CentralConfig(ap="ap1", model=central_model, train=_train(epochs=10, lr=3e-3)),
-        nodes=tuple(NodeConfig(name=f"ap{k}", ap=f"ap{k}") for k in range(1, 5)),
+        nodes=tuple(NodeConfig(name=f"node{k}", ap="ap1", partition="dirichlet") for k in range(1, 5)),
     )
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from matplotlib.ticker import NullFormatter
+
 from kdcs.experiments.figures import colour, new_figure, save_png
 from kdcs.experiments.findings import mean_node_top1
 
@@ -118,6 +120,7 @@ def plot_accuracy_vs_complexity(results: Mapping[str, Any], path: Path) -> Path:
                 va="bottom",
             )
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels on a narrow log axis overlap
         ax.set_xlabel(axis_label)
         ax.set_ylabel("mean test top-1")
         ax.grid(alpha=0.3, which="both")

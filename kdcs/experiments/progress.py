@@ -15,9 +15,12 @@ from kdcs.experiments.stage_store import StageRecord
 class ConsoleProgress:
     """StageEvents that print to a rich console; use as a context manager around the run."""
 
-    def __init__(self, console: Console, total: int, title: str = "stages") -> None:
+    def __init__(
+        self, console: Console, total: int, title: str = "stages", start: float | None = None
+    ) -> None:
+        """start: perf_counter() of the command's start, so printed times count from there."""
         self.console, self.total = console, total
-        self.start = time.perf_counter()
+        self.start = time.perf_counter() if start is None else start
         self.count = 0
         self.reused_names: set[str] = set()
         self.bar = Progress(

@@ -27,7 +27,7 @@ from kdcs.experiments.resolve import CollabRun, ModelRun, StudyPaths, collab_run
 from kdcs.experiments.results import assemble
 from kdcs.experiments.stage_runner import Stage, run_stages
 from kdcs.experiments.stage_store import StageStore
-from kdcs.experiments.study_data import dataset_summary, prepare_study_data
+from kdcs.experiments.study_data import dataset_summary, prepare_study_data, used_aps
 
 COMPLEXITY = "complexity"
 EXPERIMENT_YAML = "experiment.yaml"
@@ -54,8 +54,9 @@ def resolve_study(config: ExperimentConfig, out: Path) -> tuple[StudyPaths, list
 def build_stages(
     config: ExperimentConfig, runs: list[ModelRun], collabs: list[CollabRun], data_identity: str
 ) -> list[Stage]:
-    """Teacher first; then what needs no teacher (no-KD students, collaboration) fills the other
-    worker; then self-KD and the KD students; complexity last, alone (it times inference)."""
+    """Teacher first, then self-KD (started as soon as the teacher is done); what needs no teacher
+    (no-KD students, collaboration) fills the other worker meanwhile; then the KD students;
+    complexity last, alone (it times inference)."""
 
     def model_stage(run: ModelRun) -> Stage:
         args = {
@@ -66,7 +67,8 @@ def build_stages(
         }
         return Stage(run.stage, stage_jobs.train_model, args, tuple(r.replace("/", "-") for r in run.needs))
 
-    independent = [model_stage(r) for r in runs if not r.needs]
+    teacher, *others = [model_stage(r) for r in runs if not r.needs]
+    dependent = [model_stage(r) for r in runs if r.needs]
     collab = [
         Stage(
             c.stage,
@@ -75,8 +77,9 @@ def build_stages(
         )
         for c in collabs
     ]
-    dependent = [model_stage(r) for r in runs if r.needs]
-    stages = [*independent[:1], *independent[1:], *collab, *dependent]
+    # the first stage that needs the teacher (self-KD: as long as the teacher itself) is on the
+    # critical path, so it comes right after the teacher and takes the first free worker
+    stages = [teacher, *dependent[:1], *others, *collab, *dependent[1:]]
     complexity_args = {
         "models": _deployable_models(runs),
         "latency_repeats": config.evaluation.latency_repeats,
@@ -120,12 +123,15 @@ def run_experiment(
     paths, runs, collabs = resolve_study(config, out)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / EXPERIMENT_YAML, yaml.safe_dump(to_dict(config), sort_keys=False))
-    data = prepare_study_data(config, out, workers, say=console.print)
+    data_aps = [run.config.data.ap for run in runs]
+    for c in collabs:
+        data_aps += [c.config.central.ap, *(node.ap or c.config.central.ap for node in c.config.nodes)]
+    data = prepare_study_data(config, out, workers, used_aps(data_aps), say=console.print)
     common = common_run(config, paths)
     dataset = dataset_summary(common)
     stages = build_stages(config, runs, collabs, data.identity)
     store = StageStore(out / "stages")
-    with ConsoleProgress(console, len(stages)) as events:
+    with ConsoleProgress(console, len(stages), start=start) as events:
         records = run_stages(stages, store, config.workers, events)
     console.print(f"[bold]report[/bold]: writing {out / 'report.md'}")
     results = assemble(

@@ -55,28 +55,50 @@ def preprocess_overrides(common: RunConfig) -> list[str]:
     return [f"{key}={json.dumps(value)}" for key, value in to_dict(common.data.preprocess).items()]
 
 
+def used_aps(data_aps: list[str | None]) -> list[str] | None:
+    """The AP folders the study reads, or None when a run reads a plain scenario folder (no AP)."""
+    if any(ap is None for ap in data_aps):
+        return None
+    return sorted(set(data_aps), key=lambda name: (len(name), name))
+
+
 def prepare_study_data(
     config: ExperimentConfig,
     out: Path,
     workers: int | None,
+    aps: list[str] | None = None,
     say: Callable[[str], None] = print,
 ) -> StudyData:
-    """Synthesize (or take) the scenario, then build or reuse every AP's cache."""
+    """Synthesize (or take) the scenario, then build or reuse the caches of `aps` (None: every AP).
+
+    APs no run reads are not prepared: decoding their radar cubes would cost time and change nothing.
+    """
     from kdcs.data.jobs import prepare_scenarios
 
     scenario, status = ensure_study_scenario(config, out, workers)
-    say(
-        f"[bold]synthesize[/bold]: {status} the scenario at {scenario}"
-        if status != "given"
-        else f"[bold]scenario[/bold]: {scenario}"
-    )
-    caches = prepare_scenarios(
-        scenario, out / "cache", None, preprocess_overrides(config.common), workers, False, False
-    )
+    if status == "given":
+        say(f"[bold]scenario[/bold]: {scenario}")
+    else:
+        say(f"[bold]synthesize[/bold]: {status} the scenario at {scenario}")
+    folders = [scenario] if aps is None else [scenario / ap for ap in aps]
+    for folder in folders:
+        if not folder.is_dir():
+            raise ConfigError(f"config key 'common.data.ap': {folder} is not a scenario folder")
+    overrides = preprocess_overrides(config.common)
+    caches = [
+        c
+        for f in folders
+        for c in prepare_scenarios(f, out / "cache", None, overrides, workers, False, False)
+    ]
     for cache in caches:
         say(
-            f"[bold]prepare[/bold]: {cache['name']} {cache['status']} ({cache['samples']} samples, {cache['seconds']} s)"
+            f"[bold]prepare[/bold]: {cache['name']} {cache['status']} "
+            f"({cache['samples']} samples, {cache['seconds']} s)"
         )
+    if aps is not None:
+        unused = sorted({p.name for p in scenario.iterdir() if p.is_dir()} - set(aps))
+        if unused:
+            say(f"[bold]prepare[/bold]: {', '.join(unused)} not read by this experiment, not prepared")
     digest = hashlib.sha256()
     for cache in sorted(caches, key=lambda c: c["name"]):
         manifest = json.loads((Path(cache["cache_dir"]) / "manifest.json").read_text())
