@@ -17,10 +17,11 @@ import yaml
 from typer.testing import CliRunner
 
 from kdcs.cli.main import app
+from kdcs.collab import CollabConfig, run_collab
 from kdcs.collab.flower.engine import run_flower
 from kdcs.collab.flower.processes import alive, process_table
 from kdcs.collab.flower.records import PAYLOAD_ARRAY
-from kdcs.config import to_dict
+from kdcs.config import load_config, to_dict
 from tests.fixtures.scenario_factory import make_scenario
 from tests.integration.test_collab_protocols import tiny_config
 
@@ -51,10 +52,8 @@ def flower_home(tmp_path_factory):
         yield
 
 
-@pytest.fixture(scope="module")
-def cli_run(scenario, flower_home, tmp_path_factory) -> Path:
+def run_through_the_cli(scenario: Path, folder: Path) -> Path:
     """`kdcs collab --engine flower`: fed-distill, 2 SuperNodes, 2 rounds; n2's round-2 reply is garbage."""
-    folder = tmp_path_factory.mktemp("flower-cli")
     config = tiny_config(
         scenario,
         "protocol=fed-distill",
@@ -78,38 +77,65 @@ def csv_rows(path: Path) -> list[dict]:
     return list(csv.DictReader(path.open()))
 
 
-def test_the_cli_runs_flower_and_writes_the_local_engines_run_folder(cli_run):
-    results = json.loads((cli_run / "results.json").read_text())
+def test_kdcs_collab_on_flower(scenario, flower_home, tmp_path):
+    """One Flower run through the CLI (they take a minute each), checked from every side."""
+    run_dir = run_through_the_cli(scenario, tmp_path)
+
+    check_the_run_folder(run_dir)
+    check_the_malformed_reply_was_rejected_with_a_logged_reason(run_dir)
+    check_the_ledger_against_flowers_own_byte_counts(run_dir)
+    check_the_local_engine_plays_the_very_same_run(run_dir, tmp_path / "local")
+    check_no_process_is_left_behind(run_dir)
+
+
+def check_the_run_folder(run_dir: Path) -> None:
+    results = json.loads((run_dir / "results.json").read_text())
 
     assert results["engine"] == "flower" and results["protocol"] == "fed-distill"
     assert results["flower"]["status"] == "finished:completed"
-    assert yaml.safe_load((cli_run / "config.yaml").read_text())["engine"] == "flower"
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["engine"] == "flower"
     for name in ("n1", "n2"):
         test = results["nodes"][name]["test"]
         assert 0.0 <= test["top1_mean"] <= test["top5_mean"] <= 1.0 and test["num_windows"] > 0
-        assert (cli_run / "nodes" / name / "state" / "node.safetensors").is_file()
-    rounds = {(r["round"], r["node"]): r for r in csv_rows(cli_run / "rounds.csv")}
+        assert (run_dir / "nodes" / name / "state" / "node.safetensors").is_file()
+    rounds = {(r["round"], r["node"]): r for r in csv_rows(run_dir / "rounds.csv")}
     assert set(rounds) == {(r, n) for r in ("1", "2") for n in ("n1", "n2")}
     assert all(rounds[key]["status"] == "ok" for key in rounds if key != ("2", "n2"))
-    ledger = csv_rows(cli_run / "ledger.csv")
+    ledger = csv_rows(run_dir / "ledger.csv")
     assert sum(int(r["nbytes"]) for r in ledger) == results["bytes"]["up"] + results["bytes"]["down"]
 
 
-def test_a_malformed_reply_is_rejected_with_a_logged_reason(cli_run):
-    rounds = {(r["round"], r["node"]): r for r in csv_rows(cli_run / "rounds.csv")}
+def check_the_local_engine_plays_the_very_same_run(run_dir: Path, local_dir: Path) -> None:
+    """Same protocol objects, nodes, seeds and node state carried between messages: the same
+    metrics every round, the same final test results and the same ledger, byte for byte."""
+    config = load_config(CollabConfig(), run_dir / "config.yaml", ["engine=local"])
+
+    local = run_collab(config, local_dir)
+
+    flower = json.loads((run_dir / "results.json").read_text())
+    assert local["nodes"] == flower["nodes"] and local["bytes"] == flower["bytes"]
+    assert csv_rows(local_dir / "ledger.csv") == csv_rows(run_dir / "ledger.csv")
+    timeless = [{k: v for k, v in row.items() if k != "seconds"} for row in csv_rows(run_dir / "rounds.csv")]
+    assert [
+        {k: v for k, v in row.items() if k != "seconds"} for row in csv_rows(local_dir / "rounds.csv")
+    ] == timeless
+
+
+def check_the_malformed_reply_was_rejected_with_a_logged_reason(run_dir: Path) -> None:
+    rounds = {(r["round"], r["node"]): r for r in csv_rows(run_dir / "rounds.csv")}
 
     assert rounds[("2", "n2")]["status"] == "rejected"
     assert "not a kdcs payload" in rounds[("2", "n2")]["reason"]
-    log = (cli_run / "flower" / "logs" / "serverapp.log").read_text()
+    log = (run_dir / "flower" / "logs" / "serverapp.log").read_text()
     assert "reply of node 'n2' rejected: not a kdcs payload" in log
 
 
-def test_the_ledger_agrees_with_flowers_own_byte_counts(cli_run):
+def check_the_ledger_against_flowers_own_byte_counts(run_dir: Path) -> None:
     """Every ledger entry is one payload Flower carried: Flower's count_bytes() of its record is the
     ledger's bytes plus the Array key, the node counted the same on arrival, and the Fleet traffic
     the SuperLink counted is the serialised messages plus a small framing per message."""
-    ledger = csv_rows(cli_run / "ledger.csv")
-    traffic = csv_rows(cli_run / "flower" / "traffic.csv")
+    ledger = csv_rows(run_dir / "ledger.csv")
+    traffic = csv_rows(run_dir / "flower" / "traffic.csv")
     steps = {(r["round"], r["node"], r["direction"]): r for r in traffic if r["kind"] == "step"}
 
     assert len(steps) == len(ledger) == 8
@@ -119,7 +145,7 @@ def test_the_ledger_agrees_with_flowers_own_byte_counts(cli_run):
         assert int(row["record_bytes"]) == int(entry["nbytes"]) + len(PAYLOAD_ARRAY)
         if entry["direction"] == "down":
             assert int(row["received_record_bytes"]) == int(row["record_bytes"])
-    fleet = json.loads((cli_run / "results.json").read_text())["flower"]["fleet_traffic"]
+    fleet = json.loads((run_dir / "results.json").read_text())["flower"]["fleet_traffic"]
     for direction, counted in (("down", fleet["outbound_bytes"]), ("up", fleet["inbound_bytes"])):
         messages = [r for r in traffic if r["direction"] == direction]
         serialised = sum(int(r["message_bytes"]) for r in messages)
@@ -128,8 +154,8 @@ def test_the_ledger_agrees_with_flowers_own_byte_counts(cli_run):
         assert payloads < serialised <= counted <= serialised + FRAMING_PER_MESSAGE * len(messages)
 
 
-def test_no_process_is_left_behind(cli_run):
-    noted = json.loads((cli_run / "flower" / "processes.json").read_text())
+def check_no_process_is_left_behind(run_dir: Path) -> None:
+    noted = json.loads((run_dir / "flower" / "processes.json").read_text())
 
     assert noted["left"] == [] and len(noted["pids"]) >= 5  # SuperLink, SuperExecs, SuperNodes, apps
     assert not alive(int(pid) for pid in noted["pids"])

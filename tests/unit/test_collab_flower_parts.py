@@ -16,6 +16,7 @@ from kdcs.collab.config import validate_collab_config
 from kdcs.collab.flower.app_files import toml_literal, write_flower_app
 from kdcs.collab.flower.node_state import load_node_state, save_node_state, state_path
 from kdcs.collab.flower.processes import ProcessKeeper, alive
+from kdcs.collab.job import write_run_config
 from kdcs.config import ConfigError, load_config
 
 
@@ -113,3 +114,19 @@ def test_every_started_process_ends_with_its_children_orphans_and_new_sessions(t
 
     assert keeper.leftovers() == []
     assert not alive(keeper.pids)
+
+
+def test_the_run_config_the_flower_processes_read_back_is_the_config(tmp_path):
+    """ServerApp and ClientApps rebuild everything from config.yaml: it must give the same config."""
+    config = load_config(
+        CollabConfig(),
+        overrides=[
+            "engine=flower",
+            "protocol=mutual",
+            "flower.superlink=127.0.0.1:9093",
+            "nodes=[{name: n1, ap: ap1, neighbours: [n2], model: {hidden: 16}}, {name: n2, ap: ap2}]",
+            "faults=[{node: n2, round: 1, kind: hang}]",
+        ],
+    )
+
+    assert load_config(CollabConfig(), write_run_config(config, tmp_path)) == config
