@@ -65,9 +65,7 @@ def run_flower(
         try:
             status = _follow(deployment, run_id)
         except BaseException:
-            deployment.flwr(
-                "stop", str(run_id), CONNECTION, timeout=30
-            )  # best effort: the run must not go on
+            _stop(deployment, run_id)
             raise
     return _finish(run_dir, layout, run_id, status, deployment.address)
 
