@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +32,7 @@ from kdcs.pipeline.train_job import METRICS_JSON, run_training  # noqa: E402
 
 HETEROGENEOUS = ("local-only", "central-kd", "edge-kd", "fed-distill", "ensemble-to-central", "mutual")
 SAME_STUDENT = ("local-only", "fedavg", "fed-distill")
+PARTS = ("hetero", "same", "scale")
 CONFIGS = REPO / "configs" / "collab"
 SCALE_NODES = {  # AP -> (student overrides, modalities): the cheapest student each AP's sensors allow
     "ap1": "{architecture: gps-beam-student}",
@@ -76,30 +76,37 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/bench-collab"))
     parser.add_argument("--teacher", type=Path, help="a trained central teacher (kdcs train run folder)")
     parser.add_argument("--scenario", type=Path, help="the default scenario, if already synthesized")
-    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
     base = [f"data.scenario={scenario}", f"data.cache_root={args.work / 'cache'}"]
-    teacher = args.teacher or train_teacher(args.work, base)
-    with_teacher = [*base, f"central.teacher={teacher}"]
-    hetero = {
-        p: collab_run(args.work, f"hetero-{p}", CONFIGS / "default.yaml", [*with_teacher, f"protocol={p}"])
-        for p in HETEROGENEOUS
-    }
-    same = {
-        p: collab_run(args.work, f"same-{p}", CONFIGS / "same-student.yaml", [*base, f"protocol={p}"])
-        for p in SAME_STUDENT
-    }
-    scale = None
-    if not args.skip_scale:
-        start = time.perf_counter()
-        result = collab_run(
-            args.work, "scale-16", CONFIGS / "default.yaml", [*with_teacher, *scale_overrides()]
+    summary: dict = {}
+    if {"hetero", "scale"} & set(args.parts):
+        teacher = args.teacher or train_teacher(args.work, base)
+        base_kd = [*base, f"central.teacher={teacher}"]
+    if "hetero" in args.parts:
+        runs = {
+            p: collab_run(args.work, f"hetero-{p}", CONFIGS / "default.yaml", [*base_kd, f"protocol={p}"])
+            for p in HETEROGENEOUS
+        }
+        summary["heterogeneous"] = report_heterogeneous(runs)
+    if "same" in args.parts:
+        runs = {
+            p: collab_run(args.work, f"same-{p}", CONFIGS / "same-student.yaml", [*base, f"protocol={p}"])
+            for p in SAME_STUDENT
+        }
+        summary.update(report_same_student(runs))
+    if "scale" in args.parts:
+        result = collab_run(args.work, "scale-16", CONFIGS / "default.yaml", [*base_kd, *scale_overrides()])
+        summary["scale"] = {
+            "nodes": len(result["nodes"]),
+            "rounds": result["rounds"],
+            "seconds": result["seconds"],
+        }
+        print(
+            f"\nScale: {len(result['nodes'])} nodes, {result['rounds']} rounds of fed-distill in {result['seconds']:.0f} s"
         )
-        scale = {"nodes": len(result["nodes"]), "rounds": result["rounds"], "seconds": result["seconds"]}
-        scale["wall_seconds_this_call"] = round(time.perf_counter() - start, 1)
-    summary = report(hetero, same, scale)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1))
 
@@ -111,13 +118,13 @@ def node_means(results: dict) -> dict[str, dict[str, float]]:
     }
 
 
-def report(hetero: dict, same: dict, scale: dict | None) -> dict:
-    alone = node_means(hetero["local-only"])
+def report_heterogeneous(runs: dict) -> dict:
+    alone = node_means(runs["local-only"])
     print("\nHeterogeneous nodes (test split; top-1 / top-5 mean over slots; gain = top-1 over local-only)")
     print(
         f"{'protocol':20} {'node':16} {'model':40} {'top-1':>6} {'top-5':>6} {'gain':>7} {'up B':>12} {'down B':>12}"
     )
-    for protocol, results in hetero.items():
+    for protocol, results in runs.items():
         by_node = results["bytes"]["by_node"]
         for name, entry in {**results["nodes"], **results["central"]}.items():
             model = f"{entry['architecture']} ({'+'.join(entry['modalities'])})"
@@ -127,31 +134,30 @@ def report(hetero: dict, same: dict, scale: dict | None) -> dict:
             print(
                 f"{protocol:20} {name:16} {model:40} {t1:6.3f} {t5:6.3f} {gain:>7} {sent['up']:12,} {sent['down']:12,}"
             )
+        total = results["bytes"]
         print(
-            f"{protocol:20} {'total':16} {'':40} {'':6} {'':6} {'':7} {results['bytes']['up']:12,} {results['bytes']['down']:12,}"
+            f"{protocol:20} {'total':16} {'':40} {'':6} {'':6} {'':7} {total['up']:12,} {total['down']:12,}"
         )
+    return {p: node_means(r) | {"bytes": r["bytes"]} for p, r in runs.items()}
+
+
+def report_same_student(runs: dict) -> dict:
     print("\nSame student (paper-student, camera motion + beam history) on four Dirichlet shares of AP1")
-    for protocol, results in same.items():
-        means = node_means(results)
-        t1 = sum(m["top1"] for m in means.values()) / len(means)
-        t5 = sum(m["top5"] for m in means.values()) / len(means)
+    means = {}
+    for protocol, results in runs.items():
+        nodes = node_means(results).values()
+        means[protocol] = {k: sum(m[k] for m in nodes) / len(nodes) for k in ("top1", "top5")}
         print(
-            f"{protocol:12} mean over nodes top-1 {t1:.3f} top-5 {t5:.3f}  up {results['bytes']['up']:,} B  down {results['bytes']['down']:,} B"
+            f"{protocol:12} mean over nodes top-1 {means[protocol]['top1']:.3f} top-5 {means[protocol]['top5']:.3f}"
+            f"  up {results['bytes']['up']:,} B  down {results['bytes']['down']:,} B"
         )
-    ratio = same["fedavg"]["bytes"]["up"] / max(same["fed-distill"]["bytes"]["up"], 1)
-    top5 = {p: sum(m["top5"] for m in node_means(same[p]).values()) / len(same[p]["nodes"]) for p in same}
-    print(
-        f"fedavg / fed-distill uplink: {ratio:.1f}x; top-5 fed-distill - fedavg: {top5['fed-distill'] - top5['fedavg']:+.3f}"
-    )
-    if scale:
-        print(
-            f"\nScale: {scale['nodes']} nodes, {scale['rounds']} rounds of fed-distill in {scale['seconds']:.0f} s"
-        )
+    ratio = runs["fedavg"]["bytes"]["up"] / max(runs["fed-distill"]["bytes"]["up"], 1)
+    top5_gap = means["fed-distill"]["top5"] - means["fedavg"]["top5"]
+    print(f"fedavg / fed-distill uplink: {ratio:.1f}x; top-5 fed-distill - fedavg: {top5_gap:+.3f}")
     return {
-        "heterogeneous": {p: node_means(r) | {"bytes": r["bytes"]} for p, r in hetero.items()},
-        "same_student": {p: node_means(r) | {"bytes": r["bytes"]} for p, r in same.items()},
+        "same_student": {p: means[p] | {"bytes": r["bytes"]} for p, r in runs.items()},
         "fedavg_over_fed_distill_uplink": ratio,
-        "scale": scale,
+        "top5_fed_distill_minus_fedavg": top5_gap,
     }
 
 
