@@ -10,6 +10,11 @@ from kdcs.experiments.resolve import CollabRun, ModelRun
 PAPER_EPOCHS, PAPER_FRAME = 100, (224, 224)
 
 
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _epochs_by_group(runs: Sequence[ModelRun]) -> str:
     seen: dict[str, int] = {}
     for run in runs:
@@ -33,7 +38,7 @@ def budget_notes(
     if config.train_stride > 1:
         kept = -(-train_windows // config.train_stride)
         notes.append(
-            f"Training used every {config.train_stride}th training window ({kept:,} of {train_windows:,}); "
+            f"Training used every {_ordinal(config.train_stride)} training window ({kept:,} of {train_windows:,}); "
             "validation and test windows are all used."
         )
     threads = common.train.num_threads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,22 +16,33 @@ KS = (("top1", "top-1"), ("top3", "top-3"), ("top5", "top-5"))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-def _by_group(models: Mapping[str, Any]) -> dict[str, list[str]]:
+FIRST_RECIPES = ("none", "self-kd")  # baselines first, so they keep the first colour in every figure
+
+
+def recipe_order(models: Mapping[str, Any]) -> list[str]:
+    recipes = list(dict.fromkeys(entry["recipe"] for entry in models.values()))
+    return sorted(
+        recipes, key=lambda r: (r not in FIRST_RECIPES, FIRST_RECIPES.index(r) if r in FIRST_RECIPES else 0)
+    )
+
+
+def by_group(models: Mapping[str, Any]) -> dict[str, list[str]]:
+    """{group: model ids}, groups in study order (the teacher first), ids in recipe order."""
+    recipes = recipe_order(models)
     out: dict[str, list[str]] = {}
     for model_id, entry in models.items():
         out.setdefault(entry["group"], []).append(model_id)
-    return out
+    return {g: sorted(ids, key=lambda m: recipes.index(models[m]["recipe"])) for g, ids in out.items()}
 
 
 def _recipe_styles(models: Mapping[str, Any]) -> dict[str, int]:
-    recipes = list(dict.fromkeys(entry["recipe"] for entry in models.values()))
-    return {recipe: index for index, recipe in enumerate(recipes)}
+    return {recipe: index for index, recipe in enumerate(recipe_order(models))}
 
 
 def plot_topk_per_slot(results: Mapping[str, Any], path: Path) -> Path:
     """Rows: top-1, top-3, top-5; columns: model groups; one line per model, floors dashed grey."""
     models, floors = results["models"], results.get("floors", {})
-    groups, styles = _by_group(models), _recipe_styles(models)
+    groups, styles = by_group(models), _recipe_styles(models)
     figure = new_figure(3.1 * len(groups) + 0.5, 7.6)
     axes = figure.subplots(len(KS), len(groups), squeeze=False, sharey="row")
     for column, (group, ids) in enumerate(groups.items()):
@@ -65,8 +77,13 @@ def plot_topk_per_slot(results: Mapping[str, Any], path: Path) -> Path:
                 )
             if column == 0:
                 ax.set_ylabel(f"test {label}")
-            if row == 0 and column == len(groups) - 1:
-                ax.legend(fontsize=7, loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for column in range(1, len(groups)):  # recipes the teacher column lacks
+        for handle, label in zip(*axes[0][column].get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    figure.legend(handles, labels, loc="outside right center", fontsize=8)
     figure.suptitle("Test accuracy per predicted slot")
     return save_png(figure, path)
 
@@ -91,7 +108,7 @@ def _complexity_points(results: Mapping[str, Any]) -> list[tuple[str, str, float
 
 def plot_accuracy_vs_complexity(results: Mapping[str, Any], path: Path) -> Path:
     points, styles = _complexity_points(results), _recipe_styles(results["models"])
-    groups = list(_by_group(results["models"]))
+    groups = list(by_group(results["models"]))
     figure = new_figure(11, 4.6)
     for ax, (index, axis_label) in zip(
         figure.subplots(1, 2),
@@ -134,17 +151,52 @@ def plot_accuracy_vs_complexity(results: Mapping[str, Any], path: Path) -> Path:
     return save_png(figure, path)
 
 
+def uplink_curve(run: Mapping[str, Any]) -> tuple[list[float], list[float]]:
+    """(cumulative uplink bytes, mean node validation top-1) after each round, from rounds.csv."""
+    path = Path(run.get("run_dir", "")) / "rounds.csv"
+    if not path.is_file():
+        return [], []
+    with path.open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["node"] in run["nodes"]]
+    sent, xs, ys = 0.0, [], []
+    for round_number in sorted({int(r["round"]) for r in rows}):
+        played = [r for r in rows if int(r["round"]) == round_number]
+        sent += sum(float(r["up_bytes"] or 0) for r in played)
+        scores = [
+            float(r["val_top1"]) for r in played if r["status"] == "ok" and r["val_top1"] not in ("", None)
+        ]
+        if scores:
+            xs.append(max(sent, 1.0))
+            ys.append(sum(scores) / len(scores))
+    return xs, ys
+
+
 def plot_collab_accuracy_vs_uplink(results: Mapping[str, Any], path: Path) -> Path:
+    """Per protocol: mean node validation top-1 after each round against the uplink bytes sent so
+    far (line), and the final mean node test top-1 at the total uplink (star)."""
     runs = results.get("collab", {})
-    figure = new_figure(6.4, 4.4)
+    figure = new_figure(7.2, 4.6)
     ax = figure.subplots()
     for index, (name, run) in enumerate(runs.items()):
-        up = max(run["bytes"]["up"], 1)
+        label = name if name == run["protocol"] else f"{name} ({run['protocol']})"
+        xs, ys = uplink_curve(run)
+        ax.plot(xs, ys, marker="o", ms=4, lw=1.4, color=colour(index), label=f"{label}: validation per round")
         ax.scatter(
-            up, mean_node_top1(run), s=60, color=colour(index), zorder=3, label=f"{name} ({run['protocol']})"
+            max(run["bytes"]["up"], 1),
+            mean_node_top1(run),
+            marker="*",
+            s=160,
+            color=colour(index),
+            edgecolors="black",
+            linewidths=0.6,
+            zorder=4,
         )
-        ax.annotate(name, (up, mean_node_top1(run)), textcoords="offset points", xytext=(6, 4), fontsize=8)
-    if not runs:
+    if runs:
+        ax.scatter(
+            [], [], marker="*", s=160, color="white", edgecolors="black", label="final test (all rounds)"
+        )
+        ax.legend(fontsize=7, loc="best")
+    else:
         ax.text(
             0.5,
             0.5,
@@ -154,10 +206,8 @@ def plot_collab_accuracy_vs_uplink(results: Mapping[str, Any], path: Path) -> Pa
             transform=ax.transAxes,
         )
     ax.set_xscale("log")
-    ax.set_xlabel("uplink bytes, all nodes and rounds (log)")
-    ax.set_ylabel("mean node test top-1")
+    ax.set_xlabel("uplink bytes sent so far, all nodes (log)")
+    ax.set_ylabel("mean node top-1")
     ax.grid(alpha=0.3, which="both")
-    if runs:
-        ax.legend(fontsize=7)
-    ax.set_title("Collaboration protocols: accuracy vs uplink")
+    ax.set_title("Collaboration protocols: accuracy against uplink bytes")
     return save_png(figure, path)

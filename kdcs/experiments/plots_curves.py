@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from matplotlib.ticker import MaxNLocator
+
 from kdcs.experiments.figures import colour, new_figure, save_png
+from kdcs.experiments.plots_accuracy import by_group, recipe_order
 
 ROWS = (("train_loss", "train loss (total)"), ("val_top1_mean", "validation top-1"))
 
@@ -25,10 +28,7 @@ def read_curve(run_dir: Path) -> dict[str, list[float]]:
 
 def plot_training_curves(results: Mapping[str, Any], path: Path) -> Path:
     models = results["models"]
-    groups: dict[str, list[str]] = {}
-    for model_id, entry in models.items():
-        groups.setdefault(entry["group"], []).append(model_id)
-    recipes = list(dict.fromkeys(entry["recipe"] for entry in models.values()))
+    groups, recipes = by_group(models), recipe_order(models)
     figure = new_figure(3.1 * len(groups) + 0.5, 5.6)
     axes = figure.subplots(len(ROWS), len(groups), squeeze=False)
     for column, (group, ids) in enumerate(groups.items()):
@@ -48,6 +48,7 @@ def plot_training_curves(results: Mapping[str, Any], path: Path) -> Path:
         for row, (_, label) in enumerate(ROWS):
             ax = axes[row][column]
             ax.grid(alpha=0.3)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("epoch")
             if column == 0:
                 ax.set_ylabel(label)

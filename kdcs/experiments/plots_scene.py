@@ -59,7 +59,9 @@ def plot_scene(model: Any, model_id: str, data: Any, slots: int, path: Path) -> 
             ax.set_xticks([])
             ax.set_yticks([])
             if column == 0:
-                ax.set_ylabel("camera" if name == "camera" else "radar\n(range x angle)", fontsize=8)
+                ax.set_ylabel(
+                    "camera (grayscale)" if name == "camera" else "radar\n(range x angle, dB)", fontsize=8
+                )
             ax.set_title(f"slot {pick}", fontsize=8)
     _beam_panel(figure.add_subplot(grid[len(images), :]), arrays, rows, top5)
     hits = int((top5[:, 0] == np.asarray(arrays["beam"])[rows]).sum())
@@ -96,9 +98,19 @@ def _beam_panel(ax: Any, arrays: Any, rows: np.ndarray, top5: np.ndarray) -> Non
             edgecolors="#7fd3ff",
             linewidths=0.9,
             label="top-2..5" if rank == 1 else None,
+            zorder=3,
         )
-    ax.scatter(slots, top5[:, 0], s=40, marker="x", color="#00e5ff", linewidths=1.6, label="predicted top-1")
-    ax.plot(slots, beams, color="white", lw=1.6, marker="o", ms=3, label="true beam")
+    ax.scatter(
+        slots,
+        top5[:, 0],
+        s=40,
+        marker="x",
+        color="#00e5ff",
+        linewidths=1.6,
+        label="predicted top-1",
+        zorder=4,
+    )
+    ax.plot(slots, beams, color="white", lw=1.0, marker="o", ms=3, label="true beam", zorder=2)
     ax.set_xlabel("slot")
     ax.set_ylabel("beam index")
     ax.set_xlim(-0.5, len(rows) - 0.5)

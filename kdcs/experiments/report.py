@@ -7,11 +7,12 @@ and in the report instead of stopping the report.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kdcs.atomic_files import write_json_atomically, write_text_atomically
+from kdcs.atomic_files import write_text_atomically
 from kdcs.experiments.findings import findings, ratios
 from kdcs.experiments.paper_checks import paper_checks
 from kdcs.experiments.plots_accuracy import (
@@ -54,7 +55,8 @@ def write_report(
             results["plots"].append(name)
         except Exception as error:  # noqa: BLE001 - one broken plot must not cost the report
             results["plot_errors"][name] = f"{type(error).__name__}: {error}"
-    write_json_atomically(Path(out) / RESULTS_JSON, results)
+    # insertion order kept (not sorted): models, groups and runs read in the study's order
+    write_text_atomically(Path(out) / RESULTS_JSON, json.dumps(results, indent=1))
     text = render(results)
     if results["plot_errors"]:
         text += (

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from kdcs.experiments.fingerprint import fingerprint
 from kdcs.experiments.stage_store import StageRecord, StageStore
+from kdcs.experiments.worker_env import worker_environment
 
 Job = Callable[[Mapping[str, Any], str], dict[str, Any]]
 
@@ -96,7 +97,8 @@ def run_stages(
     if not use_pool:
         return run.go(None, 1)
     # spawn, not fork: a forked child inherits torch's thread pools in an undefined state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    with worker_environment(), ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return run.go(pool, workers)
 
 

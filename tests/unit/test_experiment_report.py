@@ -133,10 +133,13 @@ def test_findings_say_where_kd_helped_and_where_it_did_not(results):
 
 
 def test_paper_verdicts_follow_the_numbers(results):
-    verdicts = {c["claim"]: c["verdict"] for c in paper_checks(results)}
+    checks = {c["claim"]: c for c in paper_checks(results)}
+    verdicts = {claim: c["verdict"] for claim, c in checks.items()}
     assert verdicts["Self-KD lifts the teacher"] == "held"
     assert verdicts["KD lifts students toward the teacher"] == "did not hold"  # 1 of 2 student types
     assert verdicts["Shorter windows cost little with KD"] == "did not hold"  # 0.275 vs 0.36
+    assert verdicts["KD closes the student-teacher gap"] == "did not hold"  # camera closes 60%
+    assert "camera 60%" in checks["KD closes the student-teacher gap"]["ours"]
 
     flipped = copy.deepcopy(results)
     flipped["models"]["teacher-self-kd"]["test"]["top1"]["mean"] = 0.395
@@ -145,6 +148,10 @@ def test_paper_verdicts_follow_the_numbers(results):
     assert verdicts["Self-KD lifts the teacher"] == "within noise"
     assert verdicts["KD lifts students toward the teacher"] == "held"
     assert verdicts["Shorter windows cost little with KD"] == "held"
+    flipped["models"]["camera/logit"]["test"]["top1"]["mean"] = 0.395
+    assert {c["claim"]: c["verdict"] for c in paper_checks(flipped)}[
+        "KD closes the student-teacher gap"
+    ] == "held"
 
 
 def test_best_kd_recipe_is_picked_on_validation_not_test(results):
