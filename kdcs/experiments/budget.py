@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kdcs.experiments.config import ExperimentConfig
-from kdcs.experiments.resolve import CollabRun, ModelRun
+from kdcs.experiments.resolve import TEACHER_PROTOCOLS, CollabRun, ModelRun
 
 PAPER_EPOCHS, PAPER_FRAME = 100, (224, 224)
 
@@ -47,11 +47,20 @@ def budget_notes(
         "(on a shared 2-core machine one thread beat two for these small models)."
     )
     if collabs:
-        central = collabs[0].config.central
+        first = collabs[0].config
         notes.append(
-            f"Collaboration runs train their own central teacher ({central.model.architecture} on "
-            f"{'+'.join(central.model.modalities or ())}, {central.train.epochs} epoch(s)) and run "
-            f"{collabs[0].config.rounds} round(s) of {collabs[0].config.local_epochs} local epoch(s)."
+            f"Collaboration: {first.rounds} round(s) of {first.local_epochs} local epoch(s) among "
+            f"{len(first.nodes)} nodes."
         )
+    for run in collabs:
+        if run.config.protocol in TEACHER_PROTOCOLS:
+            central = run.config.central
+            source = (
+                "uses the study's teacher as is"
+                if central.teacher
+                else f"trains its own central teacher ({central.model.architecture} on "
+                f"{'+'.join(central.model.modalities or ())}, {central.train.epochs} epoch(s))"
+            )
+            notes.append(f"Collaboration run {run.name} ({run.config.protocol}) {source}.")
     notes.append("One seed per model: mean top-1 differences below 0.01 are within noise and called so.")
     return notes

@@ -83,6 +83,8 @@ class ExperimentConfig:
     students: edge-node types; each is trained with every recipe in `recipes` (taught by the teacher).
     collab_common: the CollabConfig every collaboration run starts from.
     collab: the collaboration runs.
+    collab_teacher: protocols that need a central teacher (central-kd, edge-kd) use the study's
+        trained teacher (`central.teacher`) instead of training one per run, unless a run names one.
     """
 
     name: str = "demo"
@@ -101,6 +103,7 @@ class ExperimentConfig:
     collab: tuple[CollabSpec, ...] = field(
         default_factory=lambda: tuple(CollabSpec(name, o) for name, o in demo_defaults.collab_runs())
     )
+    collab_teacher: bool = True
     evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
 
 

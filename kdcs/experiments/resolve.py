@@ -41,11 +41,18 @@ class ModelRun:
         return self.id.replace("/", "-")
 
 
+# protocols whose centre asks for a trained teacher (Centre.trained_teacher)
+TEACHER_PROTOCOLS = ("central-kd", "edge-kd")
+
+
 @dataclass(frozen=True)
 class CollabRun:
+    """One collaboration run; needs: "teacher" when its centre uses the study's teacher."""
+
     name: str
     config: CollabConfig
     run_dir: Path
+    needs: tuple[str, ...] = ()
 
     @property
     def stage(self) -> str:
@@ -149,8 +156,12 @@ def collab_runs(config: ExperimentConfig, paths: StudyPaths) -> list[CollabRun]:
     for index, spec in enumerate(config.collab):
         resolved = _merged(common, {"name": spec.name, **spec.overrides}, f"collab[{index}].overrides")
         resolved = _capped_collab(resolved, config.max_epochs)
+        needs: tuple[str, ...] = ()
+        if config.collab_teacher and resolved.protocol in TEACHER_PROTOCOLS and not resolved.central.teacher:
+            central = dataclasses.replace(resolved.central, teacher=str(paths.models / TEACHER))
+            resolved, needs = dataclasses.replace(resolved, central=central), (TEACHER,)
         validate_collab_config(resolved)
-        runs.append(CollabRun(spec.name, resolved, paths.collab / spec.name))
+        runs.append(CollabRun(spec.name, resolved, paths.collab / spec.name, needs))
     return runs
 
 

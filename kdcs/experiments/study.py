@@ -74,12 +74,16 @@ def build_stages(
             c.stage,
             stage_jobs.collaborate,
             {"config": to_dict(c.config), "run_dir": str(c.run_dir), "data": data_identity},
+            c.needs,
         )
         for c in collabs
     ]
     # the first stage that needs the teacher (self-KD: as long as the teacher itself) is on the
-    # critical path, so it comes right after the teacher and takes the first free worker
-    stages = [teacher, *dependent[:1], *others, *collab, *dependent[1:]]
+    # critical path, so it comes right after the teacher and takes the first free worker; what needs
+    # no teacher fills the other worker while the teacher trains
+    free = [stage for stage in collab if not stage.needs]
+    waiting = [stage for stage in collab if stage.needs]
+    stages = [teacher, *dependent[:1], *others, *free, *waiting, *dependent[1:]]
     complexity_args = {
         "models": _deployable_models(runs),
         "latency_repeats": config.evaluation.latency_repeats,

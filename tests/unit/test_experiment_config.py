@@ -37,6 +37,9 @@ def test_demo_resolves_to_teacher_self_kd_and_every_student_recipe(tmp_path):
     assert {"fedavg", "fed-distill"} <= protocols
     fedavg, distill = (next(c for c in collabs if c.config.protocol == p) for p in ("fedavg", "fed-distill"))
     assert fedavg.config.student == distill.config.student and fedavg.config.nodes == distill.config.nodes
+    edge = next(c for c in collabs if c.config.protocol == "edge-kd")
+    assert edge.config.central.teacher == str(paths.models / "teacher") and edge.needs == ("teacher",)
+    assert fedavg.needs == () and fedavg.config.central.teacher is None
     assert not (tmp_path / "demo").exists()  # resolving writes nothing
 
 
