@@ -1,4 +1,8 @@
-"""`kdcs demo --quick`: synthesize, prepare and inspect a tiny scenario; a second run reuses it."""
+"""`kdcs demo --quick` data stages: synthesize and prepare a tiny scenario, then reuse both.
+
+The study is cut to the teacher alone (`--set`), so this test is about the data layer; the whole
+quick demo is tested in test_experiment_demo.py.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,17 @@ from typer.testing import CliRunner
 from kdcs.cli.main import app
 
 runner = CliRunner()
+TEACHER_ONLY = ["--set", "students=[]", "--set", "collab=[]", "--set", "self_kd=null"]
 
 
 def test_quick_demo_runs_then_reuses_its_data(tmp_path: Path):
-    first = runner.invoke(app, ["demo", "--quick", "--out", str(tmp_path / "demo"), "--workers", "1"])
+    args = ["demo", "--quick", "--out", str(tmp_path / "demo"), "--workers", "1", *TEACHER_ONLY]
+    first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
-    assert "wrote" in first.output and "repeat_last top1" in first.output
+    assert "synthesize: wrote" in first.output and "prepare: ap1 built" in first.output
+    assert "floor: linear_fit" in first.output
     assert (tmp_path / "demo" / "scenario" / "manifest.json").is_file()
-    second = runner.invoke(app, ["demo", "--quick", "--out", str(tmp_path / "demo"), "--workers", "1"])
+    second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
-    assert "reused the identical scenario" in second.output and "reused" in second.output.split("2/3")[1]
+    assert "reused the scenario" in second.output and "prepare: ap1 reused" in second.output
+    assert "reused   teacher" in second.output
