@@ -16,6 +16,7 @@ def run_and_report(
     config_path: Path | None, overrides: list[str], out: Path | None, quick: bool, workers: int | None
 ) -> None:
     """Load, run and summarise one experiment (shared by `kdcs run` and `kdcs demo`)."""
+    from rich.console import Console
     from rich.markup import escape
 
     from kdcs.experiments import StageFailed, load_experiment, run_experiment
@@ -34,10 +35,11 @@ def run_and_report(
                 "and running the same command again resumes from them."
             )
             raise typer.Exit(code=1) from None
-    width = None if console.is_terminal else 120  # piped or captured output: do not cut the tables at 80
-    console.print(models_table(results), width=width)
+    # piped or captured output has no width: print the tables at 120 columns rather than cut at 80
+    tables = console if console.is_terminal else Console(width=120, soft_wrap=True)
+    tables.print(models_table(results))
     if results.get("collab"):
-        console.print(collab_table(results), width=width)
+        tables.print(collab_table(results))
     for sentence in results["findings"]:
         console.print(f"- {escape(sentence)}")
     console.print(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
 from kdcs.experiments.figures import colour, new_figure, save_png
 from kdcs.experiments.findings import mean_node_top1
@@ -130,14 +130,18 @@ def plot_accuracy_vs_complexity(results: Mapping[str, Any], path: Path) -> Path:
             ax.axhline(floor["top1"]["mean"], ls="--", color="0.5", lw=1)
             ax.annotate(
                 f"floor: {name}",
-                (0.01, floor["top1"]["mean"]),
+                (0.99, floor["top1"]["mean"]),
                 xycoords=("axes fraction", "data"),
                 fontsize=7,
                 color="0.4",
                 va="bottom",
+                ha="right",  # the small students sit at the left edge
             )
         ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels on a narrow log axis overlap
+        # 1-2-5 ticks labelled 50k, 100k, 2M: a narrow log axis otherwise shows one label or overlapping ones
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(axis_label)
         ax.set_ylabel("mean test top-1")
         ax.grid(alpha=0.3, which="both")

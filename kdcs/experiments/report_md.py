@@ -20,7 +20,7 @@ PLOTS = (
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     def cell(value: Any) -> str:
         if isinstance(value, float):
-            return f"{value:.3f}"
+            return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}"
         if isinstance(value, int):
             return f"{value:,}"
         return str(value)
@@ -116,13 +116,19 @@ def collab_table(results: Mapping[str, Any]) -> list[str]:
 
 
 def ratio_table(results: Mapping[str, Any]) -> list[str]:
+    def times(row: Mapping[str, Any], key: str) -> str:
+        return f"{row[key]:.1f}x" if key in row else "-"
+
+    def share(row: Mapping[str, Any], key: str) -> str:
+        return f"{row[key]:.0%}" if key in row else "-"
+
     rows = [
         [
             group,
-            row.get("params_teacher_over_student", float("nan")),
-            row.get("macs_teacher_over_student", float("nan")),
-            row.get("top1_fraction_no_kd", float("nan")),
-            row.get("top1_fraction_best_kd", float("nan")),
+            times(row, "params_teacher_over_student"),
+            times(row, "macs_teacher_over_student"),
+            share(row, "top1_fraction_no_kd"),
+            share(row, "top1_fraction_best_kd"),
             row.get("best_kd") or "-",
         ]
         for group, row in results.get("ratios", {}).items()
@@ -131,9 +137,9 @@ def ratio_table(results: Mapping[str, Any]) -> list[str]:
         "student",
         "teacher/student params",
         "teacher/student MACs",
-        "top-1 vs teacher, no KD",
-        "top-1 vs teacher, best KD",
-        "best KD (on validation)",
+        "top-1 as a share of the teacher's, no KD",
+        "same, best KD",
+        "best KD (picked on validation)",
     ]
     return ["## Student vs teacher", "", *_table(header, rows)]
 
@@ -180,7 +186,10 @@ def timing_section(results: Mapping[str, Any]) -> list[str]:
         [name, t["seconds"], "reused" if t["reused"] else "ran"]
         for name, t in timing.get("stages", {}).items()
     ]
-    head = f"Wall time of this invocation: {timing.get('total_s', float('nan')):.0f} s on {results['machine']['cpu_count']} CPU cores"
+    machine = results["machine"]
+    head = f"Wall time of this invocation: {timing.get('total_s', float('nan')):.0f} s on {machine['cpu_count']} CPU cores"
+    if "load_average_1_5_15_min" in machine:
+        head += f" (load average {'/'.join(f'{v:.1f}' for v in machine['load_average_1_5_15_min'])} over 1/5/15 min at the end)"
     return [
         "## Stages",
         "",

@@ -72,6 +72,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cpu_count": os.cpu_count(),
+        # the machine may be shared: wall times and latencies read with its load
+        "load_average_1_5_15_min": [round(v, 2) for v in os.getloadavg()],
     }
 
 
