@@ -108,6 +108,9 @@ def student_findings(results: Mapping[str, Any]) -> list[str]:
         hurt = [r for r, m in recipes.items() if r != NO_KD and top1(models[m]) - base <= -NOISE]
         flat = [r for r in recipes if r not in (NO_KD, *helped, *hurt)]
         parts = [f"{r} {top1(models[recipes[r]]):.3f}" for r in recipes if r != NO_KD]
+        if not parts:
+            sentences.append(f"Student '{group}': {base:.3f} mean test top-1 (trained without KD only).")
+            continue
         text = f"Student '{group}': no KD {base:.3f} mean test top-1; with KD {', '.join(parts)}."
         text += f" KD helped ({', '.join(helped)})." if helped else " No KD recipe helped by 0.01 or more."
         if hurt or flat:

@@ -27,7 +27,7 @@ from kdcs.experiments.resolve import CollabRun, ModelRun, StudyPaths, collab_run
 from kdcs.experiments.results import assemble
 from kdcs.experiments.stage_runner import Stage, run_stages
 from kdcs.experiments.stage_store import StageStore
-from kdcs.experiments.study_data import dataset_summary, prepare_study_data, used_aps
+from kdcs.experiments.study_data import StudyData, dataset_summary, prepare_study_data, used_aps
 
 COMPLEXITY = "complexity"
 EXPERIMENT_YAML = "experiment.yaml"
@@ -52,7 +52,7 @@ def resolve_study(config: ExperimentConfig, out: Path) -> tuple[StudyPaths, list
 
 
 def build_stages(
-    config: ExperimentConfig, runs: list[ModelRun], collabs: list[CollabRun], data_identity: str
+    config: ExperimentConfig, runs: list[ModelRun], collabs: list[CollabRun], data: StudyData
 ) -> list[Stage]:
     """Teacher first, then self-KD (started as soon as the teacher is done); what needs no teacher
     (no-KD students, collaboration) fills the other worker meanwhile; then the KD students;
@@ -63,7 +63,7 @@ def build_stages(
             "config": to_dict(run.config),
             "run_dir": str(run.run_dir),
             "train_stride": config.train_stride,
-            "data": data_identity,
+            "data": data.identity([run.config.data.ap]),
         }
         return Stage(run.stage, stage_jobs.train_model, args, tuple(r.replace("/", "-") for r in run.needs))
 
@@ -73,7 +73,7 @@ def build_stages(
         Stage(
             c.stage,
             stage_jobs.collaborate,
-            {"config": to_dict(c.config), "run_dir": str(c.run_dir), "data": data_identity},
+            {"config": to_dict(c.config), "run_dir": str(c.run_dir), "data": data.identity(collab_aps(c))},
             c.needs,
         )
         for c in collabs
@@ -98,6 +98,12 @@ def build_stages(
         )
     )
     return stages
+
+
+def collab_aps(run: CollabRun) -> list[str | None]:
+    """The APs a collaboration run reads: its centre's and its nodes'."""
+    central = run.config.central.ap
+    return [central, *(node.ap or central for node in run.config.nodes)]
 
 
 def _deployable_models(runs: list[ModelRun]) -> dict[str, Any]:
@@ -127,13 +133,11 @@ def run_experiment(
     paths, runs, collabs = resolve_study(config, out)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / EXPERIMENT_YAML, yaml.safe_dump(to_dict(config), sort_keys=False))
-    data_aps = [run.config.data.ap for run in runs]
-    for c in collabs:
-        data_aps += [c.config.central.ap, *(node.ap or c.config.central.ap for node in c.config.nodes)]
+    data_aps = [run.config.data.ap for run in runs] + [ap for c in collabs for ap in collab_aps(c)]
     data = prepare_study_data(config, out, workers, used_aps(data_aps), say=console.print)
     common = common_run(config, paths)
     dataset = dataset_summary(common)
-    stages = build_stages(config, runs, collabs, data.identity)
+    stages = build_stages(config, runs, collabs, data)
     store = StageStore(out / "stages")
     with ConsoleProgress(console, len(stages), start=start) as events:
         records = run_stages(stages, store, config.workers, events)

@@ -3,13 +3,12 @@ dataset summary with its floors.
 
 These run in this process before any model stage. They have their own reuse rules (an identical
 synthetic scenario is kept; a fresh cache is kept) and report what they reused. The caches'
-manifest fingerprints become the data identity that every model stage's fingerprint includes, so
-changed data reruns the models.
+manifest fingerprints become the data identity of each AP, which the fingerprint of every stage
+reading that AP includes: changed data reruns the stages that read it, and only those.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,14 +25,20 @@ class StudyData:
     scenario: Path
     scenario_status: str  # "wrote", "reused" or "given"
     caches: list[dict[str, Any]]  # one per AP, as `prepare_scenarios` returns them
-    identity: str  # hash of the caches' manifest fingerprints
+    identities: dict[str, str]  # AP (cache) name -> its manifest fingerprint
+
+    def identity(self, aps: list[str | None]) -> dict[str, str]:
+        """The identities of the caches a stage reads (None: a plain scenario folder, i.e. all)."""
+        if any(ap is None for ap in aps):
+            return dict(sorted(self.identities.items()))
+        return {ap: self.identities.get(ap, "") for ap in sorted(set(aps))}
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "scenario": str(self.scenario),
             "scenario_status": self.scenario_status,
             "caches": self.caches,
-            "identity": self.identity,
+            "identities": self.identities,
         }
 
 
@@ -99,11 +104,13 @@ def prepare_study_data(
         unused = sorted({p.name for p in scenario.iterdir() if p.is_dir()} - set(aps))
         if unused:
             say(f"[bold]prepare[/bold]: {', '.join(unused)} not read by this experiment, not prepared")
-    digest = hashlib.sha256()
-    for cache in sorted(caches, key=lambda c: c["name"]):
-        manifest = json.loads((Path(cache["cache_dir"]) / "manifest.json").read_text())
-        digest.update(f"{cache['name']}:{manifest.get('fingerprint', '')}".encode())
-    return StudyData(scenario, status, caches, digest.hexdigest())
+    identities = {
+        cache["name"]: json.loads((Path(cache["cache_dir"]) / "manifest.json").read_text()).get(
+            "fingerprint", ""
+        )
+        for cache in caches
+    }
+    return StudyData(scenario, status, caches, identities)
 
 
 def dataset_summary(common: RunConfig) -> dict[str, Any]:

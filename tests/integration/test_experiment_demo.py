@@ -79,3 +79,35 @@ def test_run_names_a_bad_key_and_writes_nothing(tmp_path: Path):
     assert result.exit_code == 2
     assert "teacher.train.epoks" in result.output
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_failing_stage_is_named_and_a_fixed_rerun_resumes(tmp_path: Path):
+    out = tmp_path / "demo"
+    # the radar student reads ap2, which has a camera only: its stage fails when it builds its data
+    broken = "students=[{name: radar, run: {data: {ap: ap2}, model: {architecture: radar-student}}}]"
+    base = [
+        "demo",
+        "--quick",
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--set",
+        "collab=[]",
+        "--set",
+        "recipes=[none]",
+    ]
+
+    failed = runner.invoke(app, [*base, "--set", broken])
+
+    assert failed.exit_code == 1, failed.output
+    assert "stage 'radar-none' failed" in failed.output and "resumes" in failed.output
+    assert (out / "stages" / "teacher.json").is_file() and (out / "stages" / "radar-none.error.txt").is_file()
+    assert not (out / "report.md").exists()
+
+    fixed = runner.invoke(app, [*base, "--set", broken.replace("ap2", "ap1")])
+
+    assert fixed.exit_code == 0, fixed.output
+    assert "reused   teacher" in fixed.output and "done     radar-none" in fixed.output
+    assert (out / "report.md").is_file() and not (out / "stages" / "radar-none.error.txt").exists()
