@@ -26,6 +26,8 @@ def demo(
         None, "--workers", help="Cache-building processes (default: all cores)."
     ),
 ) -> None:
-    """Synthesize the default scenario, train teacher and students with every KD recipe, run the
-    collaboration protocols, and write the report (runs/demo/report.md)."""
+    """The paper's study on the default scenario: teacher, students x KD recipes, collaboration, report.
+
+    Writes runs/demo/report.md, results.json and plots/; a second run reuses every finished stage.
+    """
     run_and_report(None, overrides, out, quick, workers)

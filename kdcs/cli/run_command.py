@@ -54,7 +54,7 @@ def run(
     overrides: list[str] = typer.Option([], "--set", help=SET_HELP),
     out: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<name>)."),
     quick: bool = typer.Option(
-        False, "--quick", help="Apply the quick overrides (tiny scenario, one epoch) first."
+        False, "--quick", help="Apply the quick overrides (tiny scenario, two epochs) first."
     ),
     workers: int | None = typer.Option(
         None, "--workers", help="Cache-building processes (default: all cores)."

@@ -147,10 +147,12 @@ def run_experiment(
     )
     results["budget"] = budget_notes(config, runs, collabs, dataset["splits"]["train"]["windows"])
     results["timing"]["total_s"] = round(time.perf_counter() - start, 1)
-    return write_report(results, out, scene=_scene_maker(config, runs, common))
+    return write_report(results, out, scene=_scene_maker(config, runs))
 
 
-def _scene_maker(config: ExperimentConfig, runs: list[ModelRun], common: Any) -> Callable[[Path], Path]:
+def _scene_maker(config: ExperimentConfig, runs: list[ModelRun]) -> Callable[[Path], Path]:
+    """Plots the scene with the configured model (loaded from its run folder) on the study's AP."""
+
     def make(path: Path) -> Path:
         from kdcs.distill.trained_model import load_trained_model
         from kdcs.experiments.plots_scene import plot_scene

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from kdcs.experiments.fingerprint import fingerprint
 from kdcs.experiments.stage_jobs import claim_run_dir
 from kdcs.experiments.stage_runner import Stage, StageFailed, run_stages, stage_fingerprints
 from kdcs.experiments.stage_store import StageStore
+from kdcs.experiments.worker_env import GLIBC_MALLOC, worker_environment
 
 
 def count_call(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
@@ -116,3 +118,13 @@ def test_run_folder_resumes_only_for_the_same_fingerprint(tmp_path):
     (run_dir / "checkpoint").write_text("partial")
     assert claim_run_dir(run_dir, "f1") is True and (run_dir / "checkpoint").exists()
     assert claim_run_dir(run_dir, "f2") is False and not (run_dir / "checkpoint").exists()
+
+
+def test_worker_environment_sets_glibc_thresholds_only_while_workers_start(monkeypatch):
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "123")  # the user's own value is kept
+
+    with worker_environment():
+        assert os.environ["MALLOC_MMAP_THRESHOLD_"] == GLIBC_MALLOC["MALLOC_MMAP_THRESHOLD_"]
+        assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "123"
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ and os.environ["MALLOC_TRIM_THRESHOLD_"] == "123"
