@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, help="a trained central teacher (kdcs train run folder)")
     parser.add_argument("--scenario", type=Path, help="the default scenario, if already synthesized")
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS)
+    parser.add_argument("--protocols", nargs="+", default=list(HETEROGENEOUS), choices=HETEROGENEOUS)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
@@ -88,7 +89,7 @@ def main() -> None:
     if "hetero" in args.parts:
         runs = {
             p: collab_run(args.work, f"hetero-{p}", CONFIGS / "default.yaml", [*base_kd, f"protocol={p}"])
-            for p in HETEROGENEOUS
+            for p in dict.fromkeys(["local-only", *args.protocols])  # local-only is the yardstick
         }
         summary["heterogeneous"] = report_heterogeneous(runs)
     if "same" in args.parts:
