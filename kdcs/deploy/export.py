@@ -36,7 +36,7 @@ from kdcs.deploy.export_metadata import (
 from kdcs.deploy.graphs import embedding_input_name
 from kdcs.deploy.onnx_graphs import GRAPH_STEMS, LOGITS, export_graphs
 from kdcs.deploy.onnx_model import make_session
-from kdcs.deploy.quantize import QUANTISED_OPS, quantize_int8, top1_agreement
+from kdcs.deploy.quantize import FP32_LEADING_CONVS, QUANTISED_OPS, quantize_int8, top1_agreement
 from kdcs.deploy.source import DeployError, LoadedStudent, load_student
 from kdcs.eval.complexity import example_batch
 from kdcs.models import count_parameters
@@ -236,6 +236,7 @@ def export_onnx(
             raise DeployError(f"ONNX export of {loaded.weights_path} disagrees with PyTorch: {parity}")
         metadata = _metadata(loaded, paths, parity, opset, preprocess)
         metadata["int8_quantised_ops"] = list(int8_ops) if int8 else None
+        metadata["int8_fp32_leading_convs"] = FP32_LEADING_CONVS if int8 else None
         (out_dir / METADATA_FILE).unlink(missing_ok=True)  # the folder is incomplete until it is rewritten
         for by_precision in paths.values():
             for path in by_precision.values():
