@@ -181,6 +181,16 @@ def validate_collab_config(config: CollabConfig) -> None:
     for fault in config.faults:
         if fault.node not in names:
             raise ConfigError(f"config key 'faults': node {fault.node!r} is not one of the nodes {names}")
+    if not PROTOCOLS[config.protocol].nodes_at_any_ap:
+        for node in config.nodes:
+            ap = node.ap if node.ap is not None else config.central.ap
+            if ap != config.central.ap:
+                raise ConfigError(
+                    f"node {node.name!r} is at AP {ap!r} but protocol {config.protocol!r} moves beam "
+                    f"predictions or models made for the centre's AP {config.central.ap!r}, and beam indices "
+                    "of different APs name different directions; put the node at the centre's AP (a sensor "
+                    "subset of that site) or use local-only"
+                )
     for node in config.nodes:
         unknown = [peer for peer in node.neighbours if peer not in names or peer == node.name]
         if unknown:

@@ -54,6 +54,11 @@ class Protocol:
 
     name = ""
     handshake = False
+    # Whether nodes may sit at different APs. A beam index names a direction of one AP's codebook, so
+    # predictions (or models) made for one AP are wrong labels at another: protocols that move beam
+    # predictions or models between the centre and the nodes need every node at the centre's AP
+    # (each a sensor subset of that site). Only protocols that exchange nothing learned set this.
+    nodes_at_any_ap = False
 
     def __init__(self, config: CollabConfig, cards: Mapping[str, NodeCard], services: Any) -> None:
         self.config, self.cards, self.services = config, dict(cards), services

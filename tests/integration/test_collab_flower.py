@@ -27,7 +27,7 @@ from tests.integration.test_collab_protocols import tiny_config
 
 pytestmark = pytest.mark.slow
 
-TWO_NODES = "nodes=[{name: n1, ap: ap1}, {name: n2, ap: ap2}]"
+TWO_NODES = "nodes=[{name: n1, ap: ap1}, {name: n2, ap: ap1, model: {modalities: [beam_history]}}]"
 # Flower's own framing of one message beyond the objects we count (protobuf envelopes, responses)
 FRAMING_PER_MESSAGE = 2048
 

@@ -23,10 +23,13 @@ TINY_MODEL = [
     "horizon=1",
 ]
 CAMERA_STUDENT = "{architecture: paper-student, modalities: [camera_motion], student_channels: [4, 8, 8]}"
+# single-sensor nodes of the centre's site (ap1: camera + GPS): beam predictions only transfer within an AP
 HETEROGENEOUS = (
-    "nodes=[{name: n1, ap: ap1}, {name: n2, ap: ap2}, {name: n3, ap: ap3, model: " + CAMERA_STUDENT + "}]"
+    "nodes=[{name: n1, ap: ap1, partition: iid}, "
+    "{name: n2, ap: ap1, partition: iid, model: {modalities: [beam_history]}}, "
+    "{name: n3, ap: ap1, partition: iid, model: " + CAMERA_STUDENT + "}]"
 )
-SAME_STUDENT = "nodes=[{name: n1, ap: ap1}, {name: n2, ap: ap2}, {name: n3, ap: ap1, partition: iid}]"
+SAME_STUDENT = "nodes=[{name: n1, ap: ap1, partition: iid}, {name: n2, ap: ap1, partition: iid}, {name: n3, ap: ap1, partition: iid}]"
 
 
 @pytest.fixture(scope="module")
@@ -158,12 +161,17 @@ def test_config_errors_name_the_key_or_node(scenario, tmp_path):
         run_collab(tiny_config(scenario, "engine=warp"), tmp_path / "a")
     with pytest.raises(ConfigError, match="protocol"):
         run_collab(tiny_config(scenario, "protocol=telepathy"), tmp_path / "b")
-    with pytest.raises(ConfigError, match="node 'n3' differs"):
+    with pytest.raises(ConfigError, match="node 'n2' differs"):
         run_collab(tiny_config(scenario, "protocol=fedavg"), tmp_path / "c")
     with pytest.raises(ConfigError, match="node 'n2'.*radar"):
         run_collab(
-            tiny_config(scenario, "nodes=[{name: n2, ap: ap2, model: {architecture: radar-student}}]"),
+            tiny_config(scenario, "nodes=[{name: n2, ap: ap1, model: {architecture: radar-student}}]"),
             tmp_path / "d",
+        )
+    with pytest.raises(ConfigError, match="node 'n2' is at AP 'ap2'.*beam indices"):
+        run_collab(
+            tiny_config(scenario, "protocol=edge-kd", "nodes=[{name: n1, ap: ap1}, {name: n2, ap: ap2}]"),
+            tmp_path / "e",
         )
     assert not (tmp_path / "c").exists()
 

@@ -19,6 +19,7 @@ TRAIN = "train"
 
 class LocalOnlyProtocol(Protocol):
     name = "local-only"
+    nodes_at_any_ap = True  # nothing learned crosses between nodes
 
     def configure(self, round: int, nodes: list[str]) -> dict[str, Payload]:
         meta = {"epochs": self.config.local_epochs, "round": round}
