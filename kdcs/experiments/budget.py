@@ -61,6 +61,7 @@ def budget_notes(
                 else f"trains its own central teacher ({central.model.architecture} on "
                 f"{'+'.join(central.model.modalities or ())}, {central.train.epochs} epoch(s))"
             )
-            notes.append(f"Collaboration run {run.name} ({run.config.protocol}) {source}.")
+            label = run.name if run.name == run.config.protocol else f"{run.name} ({run.config.protocol})"
+            notes.append(f"Collaboration run {label} {source}.")
     notes.append("One seed per model: mean top-1 differences below 0.01 are within noise and called so.")
     return notes

@@ -12,6 +12,7 @@ from typing import Any
 
 NOISE = 0.01  # test top-1 differences smaller than this are within one seed's noise on these splits
 TEACHER, SELF_KD, NO_KD = "teacher", "teacher-self-kd", "none"
+BASELINE = "local-only"  # the collaboration protocol that exchanges nothing
 
 
 def top1(entry: Mapping[str, Any], split: str = "test") -> float:
@@ -173,12 +174,22 @@ def collab_findings(results: Mapping[str, Any]) -> list[str]:
                 f"({ratio:.1f}x {'less' if ratio > 1 else 'more'}); mean node test top-1 "
                 f"{mean_node_top1(avg):.3f} vs {mean_node_top1(fd):.3f}."
             )
-    if runs:
-        best = max(runs, key=lambda n: mean_node_top1(runs[n]))
-        cheapest = min(runs, key=lambda n: runs[n]["bytes"]["up"])
+    exchanging = {name: run for name, run in runs.items() if run["protocol"] != BASELINE}
+    baseline = next((run for run in runs.values() if run["protocol"] == BASELINE), None)
+    if baseline is not None and exchanging:
+        alone = mean_node_top1(baseline)
+        parts = [f"{name} {_change(mean_node_top1(run) - alone)}" for name, run in exchanging.items()]
         sentences.append(
-            f"Among the collaboration runs, {best} gave the best mean node test top-1 "
-            f"({mean_node_top1(runs[best]):.3f}) and {cheapest} the least uplink ({runs[cheapest]['bytes']['up']:,} bytes)."
+            f"Against nodes trained alone on the same schedule (local-only, mean node test top-1 "
+            f"{alone:.3f}): {'; '.join(parts)}."
+        )
+    if exchanging:
+        best = max(exchanging, key=lambda n: mean_node_top1(exchanging[n]))
+        cheapest = min(exchanging, key=lambda n: exchanging[n]["bytes"]["up"])
+        sentences.append(
+            f"Among the runs that exchange knowledge, {best} gave the best mean node test top-1 "
+            f"({mean_node_top1(exchanging[best]):.3f}) and {cheapest} sent the least uplink "
+            f"({exchanging[cheapest]['bytes']['up']:,} bytes)."
         )
     return sentences
 

@@ -113,6 +113,7 @@ def results(tmp_path) -> dict[str, Any]:
         "collab": {
             "fedavg": collab("fedavg", 400_000, 0.25),
             "fed-distill": collab("fed-distill", 40_000, 0.24),
+            "local-only": collab("local-only", 100, 0.245),
         },
         "timing": {"stages": {"teacher": {"seconds": 3.0, "reused": True}}, "total_s": 5.0},
         "budget": ["Epochs per model group: teacher 2."],
@@ -128,6 +129,10 @@ def test_findings_say_where_kd_helped_and_where_it_did_not(results):
     assert "KD did not help: logit" in short and "No KD recipe helped" in short
     assert any("Self-KD" in s and "higher (+0.030)" in s for s in sentences)
     assert any("10.0x less" in s and "FedAvg" in s for s in sentences)
+    baseline = next(s for s in sentences if s.startswith("Against nodes trained alone"))
+    assert "fedavg about the same as" not in baseline and "fed-distill lower (-0.005)" not in baseline
+    assert "fed-distill about the same (-0.005)" in baseline
+    assert any("fed-distill sent the least uplink" in s for s in sentences)  # local-only exchanges nothing
     assert results["ratios"]["camera"]["params_teacher_over_student"] == pytest.approx(5.0)
     assert results["ratios"]["camera"]["top1_fraction_best_kd"] == pytest.approx(0.36 / 0.40)
 
