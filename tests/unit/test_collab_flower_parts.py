@@ -72,7 +72,7 @@ def test_node_state_refuses_what_is_neither_arrays_nor_json(tmp_path):
 def test_flower_config_errors_name_the_key(override, key):
     config = load_config(
         CollabConfig(),
-        overrides=["engine=flower", "data.scenario=somewhere", "nodes=[{name: n1, ap: ap2}]", override],
+        overrides=["engine=flower", "data.scenario=somewhere", "nodes=[{name: n1, ap: ap1}]", override],
     )
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         validate_collab_config(config)
