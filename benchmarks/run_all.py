@@ -19,17 +19,20 @@ SCRIPTS = [
     "bench_deploy.py",
     "bench_kd.py",
     "bench_readout.py",
+    "bench_edge_student.py",  # after bench_kd.py: distils from its teacher
+    "bench_collab.py",
 ]
+SLOW = ("bench_kd.py", "bench_readout.py", "bench_edge_student.py", "bench_collab.py")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="only the fast benchmarks (no KD study)")
+    parser.add_argument("--quick", action="store_true", help="only the fast benchmarks (no training studies)")
     args = parser.parse_args()
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     for script in SCRIPTS:
-        if args.quick and script in ("bench_kd.py", "bench_readout.py"):
+        if args.quick and script in SLOW:
             continue
         print(f"\n=== {script} ===", flush=True)
         command = [
