@@ -28,7 +28,7 @@ from kdcs.data.partition import (
 from kdcs.distill.trained_model import load_trained_model
 from kdcs.models import ModelConfig, build_model
 from kdcs.pipeline.data_setup import PreparedData, prepare_data
-from kdcs.pipeline.run_config import RunConfig
+from kdcs.pipeline.run_config import RunConfig, window_mismatch
 from kdcs.pipeline.train_job import model_config_for_data
 
 CENTRAL = "central"
@@ -52,7 +52,7 @@ class DataViews:
 def check_model_fits(model: nn.Module, data: PreparedData, who: str) -> None:
     """One clear ConfigError when the model's window (L, J) or inputs do not fit the data."""
     config = model.config
-    if config.history > data.spec.history or config.horizon != data.spec.horizon:
+    if window_mismatch(config.history, config.horizon, data.spec.history, data.spec.horizon):
         raise ConfigError(
             f"node {who!r}: model history/horizon ({config.history}, {config.horizon}) must fit "
             f"data.history/data.horizon ({data.spec.history}, {data.spec.horizon})"

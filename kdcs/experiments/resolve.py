@@ -18,7 +18,7 @@ from kdcs.config import ConfigError, merge
 from kdcs.distill.recipes import NAMED_RECIPES
 from kdcs.experiments.config import ExperimentConfig
 from kdcs.models.zoo import resolve_config
-from kdcs.pipeline.run_config import RunConfig
+from kdcs.pipeline.run_config import RunConfig, window_mismatch
 
 TEACHER, SELF_KD = "teacher", "teacher-self-kd"
 NO_KD = "none"
@@ -97,14 +97,11 @@ def _check_run(config: RunConfig, key: str) -> None:
         resolve_config(config.model)
     except ValueError as exc:
         raise ConfigError(f"config key '{key}.model.architecture': {exc}") from None
-    if config.model.history > config.data.history:
-        raise ConfigError(
-            f"config key '{key}.model.history' ({config.model.history}) exceeds data.history ({config.data.history})"
-        )
-    if config.model.horizon != config.data.horizon:
-        raise ConfigError(
-            f"config key '{key}.model.horizon' ({config.model.horizon}) differs from data.horizon ({config.data.horizon})"
-        )
+    mismatch = window_mismatch(
+        config.model.history, config.model.horizon, config.data.history, config.data.horizon
+    )
+    if mismatch:
+        raise ConfigError(f"config key '{key}.model.{mismatch[0]}' {mismatch[1]}")
 
 
 def common_run(config: ExperimentConfig, paths: StudyPaths) -> RunConfig:

@@ -33,3 +33,18 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     kd: KDConfig = field(default_factory=KDConfig)
+
+
+def window_mismatch(
+    model_history: int, model_horizon: int, data_history: int, data_horizon: int
+) -> tuple[str, str] | None:
+    """(model field, why) when a model of this window cannot read the data's windows, else None.
+
+    A model may look at fewer past slots than the data holds (a student seeing a shorter window than
+    its teacher) but must predict exactly the data's horizon.
+    """
+    if model_history > data_history:
+        return "history", f"({model_history}) exceeds data.history ({data_history})"
+    if model_horizon != data_horizon:
+        return "horizon", f"({model_horizon}) differs from data.horizon ({data_horizon})"
+    return None

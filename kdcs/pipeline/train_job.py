@@ -27,7 +27,7 @@ from kdcs.distill.trained_model import load_trained_model
 from kdcs.distill.trainer import Trainer
 from kdcs.models import build_model
 from kdcs.pipeline.data_setup import PreparedData, prepare_data
-from kdcs.pipeline.run_config import RunConfig
+from kdcs.pipeline.run_config import RunConfig, window_mismatch
 
 METRICS_JSON = "metrics.json"
 CONFIG_YAML = "config.yaml"
@@ -46,14 +46,11 @@ def write_config(run_dir: Path, config: RunConfig) -> None:
 
 
 def _student(config: RunConfig, data: PreparedData) -> nn.Module:
-    if config.model.history > data.spec.history:
-        raise ConfigError(
-            f"config key 'model.history' ({config.model.history}) exceeds 'data.history' ({data.spec.history})"
-        )
-    if config.model.horizon != data.spec.horizon:
-        raise ConfigError(
-            f"config key 'model.horizon' ({config.model.horizon}) differs from 'data.horizon' ({data.spec.horizon})"
-        )
+    mismatch = window_mismatch(
+        config.model.history, config.model.horizon, data.spec.history, data.spec.horizon
+    )
+    if mismatch:
+        raise ConfigError(f"config key 'model.{mismatch[0]}' {mismatch[1]}")
     torch.manual_seed(config.train.seed)
     return build_model(model_config_for_data(config, data))
 
