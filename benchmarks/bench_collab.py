@@ -1,7 +1,8 @@
 """Collaboration study on the default multi-AP synthetic scenario: every protocol against the
 "trained alone" baseline, fedavg against fed-distill on bytes, and a 16-node scale check.
 
-Run: .venv/bin/python benchmarks/bench_collab.py [--work runs/bench-collab] [--teacher RUN] [--json out.json]
+Run: .venv/bin/python benchmarks/bench_collab.py [--work runs/bench-collab] [--teacher RUN]
+     [--parts hetero same scale] [--protocols central-kd edge-kd ...] [--json out.json]
 
 - One multi-modal teacher is trained once at the centre (AP1: camera + radar + GPS + beam history)
   and every protocol runs against it (`central.teacher`), or `--teacher` names a trained one.
