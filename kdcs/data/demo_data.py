@@ -8,8 +8,12 @@ from pathlib import Path
 from kdcs.config import to_dict
 
 
-def ensure_scenario(root: Path, *, tiny: bool = False, workers: int | None = None) -> tuple[Path, bool]:
+def ensure_scenario(
+    root: Path, *, tiny: bool = False, workers: int | None = None, seed: int = 0
+) -> tuple[Path, bool]:
     """Write the default (or tiny) synthetic scenario at `root` unless an identical one is there.
+
+    `seed` draws another scenario of the same kind (the default scenario is seed 0).
 
     Returns (root, reused). "Identical" means the manifest's recorded configuration equals the
     one we would write now; anything else is regenerated from scratch.
@@ -17,7 +21,7 @@ def ensure_scenario(root: Path, *, tiny: bool = False, workers: int | None = Non
     from kdcs.data.synthetic import synthesize
     from kdcs.data.synthetic_config import SynthConfig
 
-    config = SynthConfig.tiny() if tiny else SynthConfig()
+    config = SynthConfig.tiny(seed=seed) if tiny else SynthConfig(seed=seed)
     manifest_path = root / "manifest.json"
     if manifest_path.is_file():
         try:

@@ -46,7 +46,8 @@ class SlotEncoderGraph(nn.Module):
 
 
 class WindowHeadGraph(nn.Module):
-    """Fusion -> LayerNorm -> read-out extension -> temporal block -> read-out -> classifier.
+    """`BeamTrackingModel.head`: (relative beam frame ->) fusion -> LayerNorm -> read-out extension ->
+    temporal block -> read-out -> classifier.
 
     Input: one embedding window [B, T, D_m] per modality (`model.modalities` order), T >= 1 the
         observed slots, oldest first.
@@ -59,11 +60,7 @@ class WindowHeadGraph(nn.Module):
 
     def forward(self, *embeddings: Tensor) -> Tensor:
         model = self.model
-        fused, _ = model.fusion(list(embeddings))  # [B, T, D]
-        observed = fused.shape[1]
-        sequence = model.frame_norm(model.readout.extend(fused))  # [B, T(+J), D]
-        _, attended = model.temporal(sequence)  # [B, T(+J), H]
-        return model.classifier(model.readout.read(attended, observed))  # [B, J+1, C]
+        return model.head(dict(zip(model.modalities, embeddings, strict=True))).logits  # [B, J+1, C]
 
 
 class WindowGraph(nn.Module):

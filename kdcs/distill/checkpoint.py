@@ -6,6 +6,7 @@ Layout inside a run folder:
     run_dir/checkpoints/epoch-0003/
         model.safetensors                  model state (self-describing: its ModelConfig in the metadata)
         kd_adapters.safetensors            the composer's KD-only parameters (projections, time maps)
+        ema.safetensors                    the weight average (`kdcs.distill.weight_average`), when on
         optim.safetensors                  optimiser tensors ("state.3.exp_avg") + torch RNG states
         state.json                         optimiser param groups and scalars, numpy RNG state, epoch,
                                            best metric, history, configs, sha256 of each file above
@@ -45,6 +46,7 @@ POINTER_NAME = "last.json"
 CHECKPOINTS_FOLDER = "checkpoints"
 MODEL_FILE = "model.safetensors"
 ADAPTERS_FILE = "kd_adapters.safetensors"
+AVERAGE_FILE = "ema.safetensors"
 OPTIM_FILE = "optim.safetensors"
 STATE_FILE = "state.json"
 WEIGHTS_FORMAT = "kdcs-model-weights-v1"
@@ -306,11 +308,12 @@ def save_checkpoint(
     adapters: nn.Module | None,
     batcher_rng: np.random.Generator | None,
     state: Mapping[str, Any],
+    averaged: nn.Module | None = None,
 ) -> Path:
     """Write the checkpoint of completed epoch `epoch` (1-based) and point last.json at it.
 
     `state` is JSON-ready run state (history, best metric, configs); tensors never go there.
-    Returns the checkpoint folder.
+    `averaged`: the weight-averaged model, when the run keeps one. Returns the checkpoint folder.
     """
     run_dir = Path(run_dir)
     name = f"epoch-{epoch:04d}"
@@ -319,7 +322,7 @@ def save_checkpoint(
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
     try:
-        _write_checkpoint_files(temporary, model, optimizer, adapters, batcher_rng, state, epoch)
+        _write_checkpoint_files(temporary, model, optimizer, adapters, batcher_rng, state, epoch, averaged)
         shutil.rmtree(final, ignore_errors=True)  # a leftover of a run killed after this rename
         os.replace(temporary, final)
     except BaseException:
@@ -340,11 +343,14 @@ def _write_checkpoint_files(
     batcher_rng: np.random.Generator | None,
     state: Mapping[str, Any],
     epoch: int,
+    averaged: nn.Module | None,
 ) -> dict[str, str]:
     hashes = {
         MODEL_FILE: save_model_weights(folder / MODEL_FILE, model),
         ADAPTERS_FILE: save_adapter_weights(folder / ADAPTERS_FILE, adapters),
     }
+    if averaged is not None:
+        hashes[AVERAGE_FILE] = save_model_weights(folder / AVERAGE_FILE, averaged)
     optim_tensors, optim_json = flatten_optimizer_state(optimizer)
     rng_tensors, rng_json = capture_rng_state(batcher_rng)
     optim_bytes = save_safetensors_bytes(_cpu_tensors({**optim_tensors, **rng_tensors}))
@@ -387,8 +393,11 @@ def load_checkpoint(
     optimizer: torch.optim.Optimizer,
     adapters: nn.Module | None,
     batcher_rng: np.random.Generator | None,
+    averaged: nn.Module | None = None,
 ) -> dict[str, Any]:
     """Restore model, adapters, optimiser and RNG states from a checkpoint folder; returns its run state.
+
+    `averaged`: the run's weight-averaged model, restored from the checkpoint's average.
 
     Every file is read and checked first (hashes, architecture, keys, shapes, optimiser groups);
     only then is anything restored, so a bad checkpoint leaves the live objects untouched.
@@ -407,8 +416,18 @@ def load_checkpoint(
     state_tensors = {k: v for k, v in optim_tensors.items() if k.startswith("state.")}
     rng_tensors = {k: v for k, v in optim_tensors.items() if k.startswith("rng.")}
     optimizer_state = unflatten_optimizer_state(state_tensors, payload["optimizer"], optimizer)
+    average_tensors = None
+    if averaged is not None:
+        if AVERAGE_FILE not in hashes:
+            raise CheckpointError(
+                f"{checkpoint} holds no {AVERAGE_FILE}: it was trained without weight averaging (train.ema_decay)"
+            )
+        average_tensors, average_meta = read_safetensors(checkpoint / AVERAGE_FILE, hashes[AVERAGE_FILE])
+        check_model_compatible(checkpoint / AVERAGE_FILE, average_tensors, average_meta, averaged)
 
     model.load_state_dict(model_tensors, strict=True)
+    if averaged is not None:
+        averaged.load_state_dict(average_tensors, strict=True)
     if adapters is not None:
         adapters.load_state_dict(adapter_tensors, strict=True)
     optimizer.load_state_dict(optimizer_state)

@@ -90,6 +90,8 @@ class TrainConfig:
         tensorboard: also write TensorBoard events under run_dir/tensorboard.
         progress: show a progress bar per epoch (only when stderr is a terminal).
         optim: optimiser and schedule.
+        ema_decay: validate, select and keep an exponential moving average of the weights with
+            this decay per optimiser step (`kdcs.distill.weight_average`); None = the raw weights.
     """
 
     epochs: int = 20
@@ -103,6 +105,7 @@ class TrainConfig:
     tensorboard: bool = True
     progress: bool = True
     optim: OptimConfig = field(default_factory=OptimConfig)
+    ema_decay: float | None = 0.995
 
     def __post_init__(self) -> None:
         if self.select_metric not in SELECT_METRICS:
@@ -115,6 +118,7 @@ class TrainConfig:
             "patience": self.patience is None or self.patience >= 1,
             "min_delta": self.min_delta >= 0,
             "num_threads": self.num_threads is None or self.num_threads >= 1,
+            "ema_decay": self.ema_decay is None or 0.0 < self.ema_decay < 1.0,
         }
         for key, ok in checks.items():
             if not ok:

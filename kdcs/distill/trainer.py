@@ -48,6 +48,7 @@ from kdcs.distill.prediction import metric_value, predict, validation_summary
 from kdcs.distill.teacher_outputs import TeacherSource
 from kdcs.distill.train_config import OptimConfig, TrainConfig, learning_rate_at
 from kdcs.distill.train_logs import RunLogger
+from kdcs.distill.weight_average import WeightAverage
 
 BEST_WEIGHTS = "best.safetensors"
 BEST_ADAPTERS = "best_kd_adapters.safetensors"
@@ -124,6 +125,9 @@ class Trainer:
         self.student_history = model_history(model)
         self.parameters = _unique_trainable(model, composer)
         self.optimizer = build_optimizer(self.parameters, config.optim)
+        self.average = WeightAverage(self.model, config.ema_decay) if config.ema_decay is not None else None
+        # the model that is validated, selected and kept: the weight average when there is one
+        self.kept = self.average.module if self.average is not None else self.model
         self.logger = RunLogger(self.run_dir, config.tensorboard, config.progress)
 
     # ------------------------------------------------------------------ the run
@@ -155,9 +159,16 @@ class Trainer:
         if checkpoint is None:
             return self._fresh_state()
         state = load_checkpoint(
-            checkpoint, model=self.model, optimizer=self.optimizer, adapters=self.composer, batcher_rng=rng
+            checkpoint,
+            model=self.model,
+            optimizer=self.optimizer,
+            adapters=self.composer,
+            batcher_rng=rng,
+            averaged=self.average.module if self.average is not None else None,
         )
         self._check_resumable(checkpoint, state["train_config"])
+        if self.average is not None:
+            self.average.updates = int(state.get("average_updates", 0))
         if state["stopped_reason"] is not None and state["stopped_reason"].startswith("completed"):
             state["stopped_reason"] = None  # more epochs were asked for: the run goes on
         return state
@@ -208,12 +219,14 @@ class Trainer:
         train_row = self._train_epoch(epoch)
         train_seconds = time.perf_counter() - started
         summary = validation_summary(
-            predict(self.model, self.val, self.device, lambda b, out: self._composed_loss(b, out)[0])
+            predict(self.kept, self.val, self.device, lambda b, out: self._composed_loss(b, out)[0])
         )
         row = {"epoch": epoch, "lr": lr, "seconds": train_seconds, **train_row, **_flat_val(summary)}
         row["val_seconds"] = time.perf_counter() - started - train_seconds
         self._select(state, epoch, summary)
         state["history"].append(row)
+        if self.average is not None:
+            state["average_updates"] = self.average.updates
         self.logger.log_epoch(row)
         save_checkpoint(
             self.run_dir,
@@ -223,6 +236,7 @@ class Trainer:
             adapters=self.composer,
             batcher_rng=getattr(self.train, "rng", None),
             state=state,
+            averaged=self.average.module if self.average is not None else None,
         )
 
     def _select(self, state: dict[str, Any], epoch: int, summary: Mapping[str, Any]) -> None:
@@ -233,7 +247,7 @@ class Trainer:
             state.update(
                 best_epoch=epoch, best_value=value, best_val=dict(summary), epochs_without_improvement=0
             )
-            save_model_weights(self.run_dir / BEST_WEIGHTS, self.model)
+            save_model_weights(self.run_dir / BEST_WEIGHTS, self.kept)
             save_adapter_weights(self.run_dir / BEST_ADAPTERS, self.composer)
             write_json_atomically(self.run_dir / BEST_JSON, {"epoch": epoch, "val": dict(summary)})
         else:
@@ -292,6 +306,8 @@ class Trainer:
             if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
                 self._diverged(epoch, batch_number, loss_value, norm_value, terms)
             self.optimizer.step()
+            if self.average is not None:
+                self.average.update(self.model)
             loss_sum, norm_sum, count = (
                 loss_sum + loss_value * size,
                 norm_sum + norm_value * size,

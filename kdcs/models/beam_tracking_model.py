@@ -1,7 +1,8 @@
 """BeamTrackingModel: encoders -> fusion -> LayerNorm -> GRU (+ attention) -> read-out -> classifier.
 
 Time is folded into the batch for every per-slot module: each encoder is called once per
-forward on [B*L, ...] inputs, never in a Python loop over slots.
+forward on [B*L, ...] inputs, never in a Python loop over slots. The forward pass is the per-slot
+`encode` followed by the window `head`; a streaming tracker runs the same two pieces apart.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from torch import Tensor, nn
 
 from kdcs.models.config import ModelConfig
+from kdcs.models.modality_dropout import ModalityDropout
 from kdcs.models.output import ModelOutput
 
 
@@ -42,6 +44,7 @@ class BeamTrackingModel(nn.Module):
         self.config = config
         self.modalities = tuple(encoders)
         self.encoders = nn.ModuleDict(dict(encoders))
+        self.modality_dropout = ModalityDropout(config.modality_dropout)
         self.fusion = fusion
         # Normalises each fused slot before the GRU (the reference's LayerNorm); with the
         # zero-append read-out its bias is also the GRU input at the future slots.
@@ -69,9 +72,10 @@ class BeamTrackingModel(nn.Module):
             embeddings[modality] = encoder(folded).view(batch_size, history, -1)  # [B, L, D_m]
         return embeddings
 
-    def forward(self, batch: Mapping[str, Tensor]) -> ModelOutput:
-        embeddings = self.encode(batch)
-        fused, modality_weights = self.fusion(list(embeddings.values()))  # [B, L, D]
+    def head(self, embeddings: Mapping[str, Tensor]) -> ModelOutput:
+        """Everything after the per-slot encoders, on a window of embeddings (modality -> [B, T, D_m])."""
+        dropped = self.modality_dropout([embeddings[m] for m in self.modalities])  # training only
+        fused, modality_weights = self.fusion(dropped)  # [B, T, D]
         history = fused.shape[1]
         sequence = self.frame_norm(self.readout.extend(fused))  # [B, T, D], T = L or L+J
         gru_states, attended = self.temporal(sequence)  # [B, T, H] each
@@ -87,3 +91,6 @@ class BeamTrackingModel(nn.Module):
         if modality_weights is not None:
             features["modality_weights"] = modality_weights
         return ModelOutput(logits=logits, features=features)
+
+    def forward(self, batch: Mapping[str, Tensor]) -> ModelOutput:
+        return self.head(self.encode(batch))

@@ -52,6 +52,9 @@ class ModelConfig:
         gps_hidden: hidden width of the GPS MLP.
         beam_embedding_dim: width of the beam-history embedding.
         temporal_attention_hidden: hidden width of the additive temporal attention scorer.
+        modality_dropout: in training, each window drops each modality's embeddings (sets them to
+            zero) with this probability, keeping at least one; 0 = off. It keeps a multi-modal model
+            from leaning on the modalities it can overfit (camera, radar) and off the ones that carry.
     """
 
     architecture: str = "paper-teacher"
@@ -76,6 +79,7 @@ class ModelConfig:
     gps_hidden: int = 64
     beam_embedding_dim: int = 32
     temporal_attention_hidden: int = 128
+    modality_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         for key in ("image_size", "radar_size"):
@@ -121,8 +125,9 @@ class ModelConfig:
             raise ValueError(
                 f"image_size {self.image_size} and radar_size {self.radar_size} must be positive pairs"
             )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout}")
+        for key in ("dropout", "modality_dropout"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise ValueError(f"ModelConfig.{key} must be in [0, 1), got {getattr(self, key)}")
 
     @property
     def num_slots(self) -> int:

@@ -31,11 +31,12 @@ def test_fit_learns_the_task_and_keeps_the_best_validation_epoch(tmp_path):
     train, val, _ = make_batchers()
     model = tiny_model()
 
-    # patience off: the ordinal beam encoder plateaus for a few epochs before it climbs
-    result = Trainer(model, build_composer(CE), train, val, quick_config(epochs=12, patience=None), tmp_path).fit()
+    # patience off: the ordinal beam encoder plateaus for a few epochs before it climbs, and the
+    # validated weight average trails the raw weights by about an epoch
+    result = Trainer(model, build_composer(CE), train, val, quick_config(epochs=16, patience=None), tmp_path).fit()
 
     top1 = [row["val_top1_mean"] for row in result.history]
-    assert len(result.history) == 12 and result.stopped_reason == "completed 12 epochs"
+    assert len(result.history) == 16 and result.stopped_reason == "completed 16 epochs"
     assert max(top1) > 0.6 and top1[-1] > top1[0]
     assert result.best_epoch == int(np.argmax(top1)) + 1
     assert result.best_val["top1"]["mean"] == max(top1)
