@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench_kd import TEACHER, mean_std, run, study_data  # noqa: E402
+from bench_kd import mean_std, run, study_data, teacher_config, teacher_folder  # noqa: E402
 
 from kdcs.config import load_config  # noqa: E402
 from kdcs.deploy.cli_glue import export_command  # noqa: E402
@@ -72,9 +72,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     base, data = study_data(args.work)
-    teacher_dir = args.teacher or args.work / "teacher"
+    teacher_dir = args.teacher or teacher_folder(args.work, 0)
     if args.teacher is None:
-        run(load_config(RunConfig(), overrides=[*base, *TEACHER, "name=teacher"]), teacher_dir, data)
+        run(teacher_config(base, 0), teacher_dir, data)
     teacher_metrics = json.loads((teacher_dir / "metrics.json").read_text())["test"]
     kd = ["kd.recipe=logit", f"kd.teacher={teacher_dir}"]
     narrow = []

@@ -1,9 +1,10 @@
-"""KD study on the default synthetic scenario: a multi-modal teacher, floors, and a GPS + beam-history
-student trained with every single-teacher KD recipe over several seeds.
+"""KD study on the default synthetic scenario: a multi-modal teacher against the floors, and a GPS +
+beam-history student trained with every single-teacher KD recipe, each over several seeds.
 
 Run: .venv/bin/python benchmarks/bench_kd.py [--work runs/bench-kd] [--seeds 0 1 2] [--json out.json]
-Finished runs (a run folder with metrics.json) are reused, so an interrupted study resumes.
-Models are selected on validation; every number printed is on the test split.
+The teacher is configs/train/multimodal-teacher.yaml, trained once per seed; the students distil from
+the first seed's teacher. Finished runs (a run folder with metrics.json) are reused, so an interrupted
+study resumes. Models are selected on validation; every number printed is on the test split.
 """
 
 from __future__ import annotations
@@ -28,16 +29,8 @@ from kdcs.pipeline.train_job import METRICS_JSON, run_training  # noqa: E402
 AP = "ap1"
 RECIPES = ("none", "logit", "feature", "rkd", "cross-modal")
 COMMON = ["train.progress=false", "train.tensorboard=false", "train.batch_size=32"]
-# zero-append pinned for teacher and student: the read-out this study was run and reported with (README)
-TEACHER = [
-    "model.readout=zero-append",
-    "model.architecture=multimodal-teacher",
-    "train.epochs=20",
-    "train.optim.lr=2e-3",
-    "train.patience=6",
-]
+TEACHER_CONFIG = REPO / "configs" / "train" / "multimodal-teacher.yaml"
 STUDENT = [
-    "model.readout=zero-append",
     "model.architecture=gps-beam-student",
     "train.epochs=40",
     "train.optim.lr=3e-3",
@@ -46,15 +39,26 @@ STUDENT = [
 ]
 
 
+def teacher_config(base: list[str], seed: int) -> RunConfig:
+    """The study's teacher (configs/train/multimodal-teacher.yaml) on the study's data, with one seed."""
+    return load_config(RunConfig(), TEACHER_CONFIG, [*base, f"train.seed={seed}", f"name=teacher-s{seed}"])
+
+
+def teacher_folder(work: Path, seed: int) -> Path:
+    """Seed 0's teacher is `work/teacher` (the one bench_edge_student.py distils from)."""
+    return work / ("teacher" if seed == 0 else f"teacher-s{seed}")
+
+
 def run(config: RunConfig, folder: Path, data) -> dict:
     if (folder / METRICS_JSON).is_file():
         return json.loads((folder / METRICS_JSON).read_text())
     return run_training(config, folder, data=data)
 
 
-def study_data(work: Path) -> tuple[list[str], object]:
-    """The default scenario under `work` (written once), its AP1 cache, and the overrides naming them."""
-    scenario, _ = ensure_scenario(work / "scenario")
+def study_data(work: Path, scenario_seed: int = 0) -> tuple[list[str], object]:
+    """The default scenario (or its draw with another seed) under `work`, written once, its AP1 cache,
+    and the overrides naming them."""
+    scenario, _ = ensure_scenario(work / "scenario", seed=scenario_seed)
     base = [f"data.scenario={scenario}", f"data.ap={AP}", f"data.cache_root={work / 'cache'}", *COMMON]
     return base, prepare_data(load_config(RunConfig(), overrides=base).data)
 
@@ -71,8 +75,11 @@ def main() -> None:
     args = parser.parse_args()
     base, data = study_data(args.work)
     floors = summarize_dataset(data.table, WindowSpec())["splits"]["test"]["floors"]
-    teacher_dir = args.work / "teacher"
-    teacher = run(load_config(RunConfig(), overrides=[*base, *TEACHER, "name=teacher"]), teacher_dir, data)
+    teachers = []
+    for seed in args.seeds:
+        teachers.append(run(teacher_config(base, seed), teacher_folder(args.work, seed), data))
+        print(f"done teacher seed {seed}", flush=True)
+    teacher_dir = teacher_folder(args.work, args.seeds[0])
     students: dict[str, list[dict]] = {}
     for recipe in RECIPES:
         for seed in args.seeds:
@@ -82,10 +89,25 @@ def main() -> None:
             config = load_config(RunConfig(), overrides=[*base, *STUDENT, *extra])
             students.setdefault(recipe, []).append(run(config, args.work / f"{recipe}-s{seed}", data))
             print(f"done {recipe} seed {seed}", flush=True)
-    report(teacher, students, floors, args.json)
+    report(teachers, students, floors, args.json)
 
 
-def report(teacher: dict, students: dict[str, list[dict]], floors: dict, json_path: Path | None) -> None:
+def slot_mean_std(runs: list[dict], metric: str) -> list[tuple[float, float]]:
+    """Per-slot (mean, std) over runs of a test metric ("top1", "top5")."""
+    per_slot = zip(*(m["test"][metric]["per_slot"] for m in runs), strict=True)
+    return [mean_std(list(values)) for values in per_slot]
+
+
+def beats_floors(metrics: dict, floors: dict) -> bool:
+    """Top-1 above every floor at every slot (test split)."""
+    top1 = metrics["test"]["top1"]["per_slot"]
+    return all(
+        value > max(f["top1"]["per_slot"][slot] for f in floors.values()) for slot, value in enumerate(top1)
+    )
+
+
+def report(teachers: list[dict], students: dict[str, list[dict]], floors: dict, json_path: Path | None) -> None:
+    teacher = teachers[0]
     slots = len(teacher["test"]["top1"]["per_slot"])
     print(
         f"\ntest split, {teacher['test']['num_windows']} windows; top-1 per slot t..t+{slots - 1}, mean; top-5 mean"
@@ -94,10 +116,19 @@ def report(teacher: dict, students: dict[str, list[dict]], floors: dict, json_pa
         print(
             f"floor {name:14s} top1 {fmt(scores['top1']['per_slot'])}  mean {scores['top1']['mean']:.3f}  top5 {scores['top5']['mean']:.3f}"
         )
-    t1 = teacher["test"]["top1"]
+    teacher_slots = slot_mean_std(teachers, "top1")
+    teacher_top1 = mean_std([m["test"]["top1"]["mean"] for m in teachers])
+    teacher_top5 = mean_std([m["test"]["top5"]["mean"] for m in teachers])
     print(
-        f"teacher (seed 0)     top1 {fmt(t1['per_slot'])}  mean {t1['mean']:.3f}  top5 {teacher['test']['top5']['mean']:.3f}"
+        f"teacher ({len(teachers)} seeds)   top1 {' '.join(f'{m:.3f}±{s:.3f}' for m, s in teacher_slots)}  "
+        f"mean {teacher_top1[0]:.3f} ± {teacher_top1[1]:.3f}  top5 {teacher_top5[0]:.3f} ± {teacher_top5[1]:.3f}"
     )
+    for index, metrics in enumerate(teachers):
+        print(
+            f"  teacher seed {index}: top1 {fmt(metrics['test']['top1']['per_slot'])}  "
+            f"beats both floors at every slot: {'yes' if beats_floors(metrics, floors) else 'no'}"
+        )
+    t1 = teacher["test"]["top1"]  # the students' teacher
     none_mean = mean_std([m["test"]["top1"]["mean"] for m in students["none"]])[0]
     rows = {}
     for recipe, runs in students.items():
@@ -115,8 +146,14 @@ def report(teacher: dict, students: dict[str, list[dict]], floors: dict, json_pa
             f"student {recipe:12s} top1 {top1:.3f} ± {std1:.3f}  top5 {top5:.3f} ± {std5:.3f}  gap closed {gap:+.0%}"
         )
     if json_path:
+        teacher_rows = {
+            "top1_per_slot": teacher_slots,
+            "top1_mean": teacher_top1,
+            "top5_mean": teacher_top5,
+            "beats_floors": [beats_floors(m, floors) for m in teachers],
+        }
         json_path.write_text(
-            json.dumps({"teacher": teacher["test"], "floors": floors, "students": rows}, indent=2)
+            json.dumps({"teachers": teacher_rows, "floors": floors, "students": rows}, indent=2)
         )
 
 

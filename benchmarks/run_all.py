@@ -17,12 +17,15 @@ SCRIPTS = [
     "bench_training.py",
     "bench_complexity.py",
     "bench_deploy.py",
+    "bench_design.py",  # before bench_kd.py: the choices it uses are picked here, on another scenario
     "bench_kd.py",
     "bench_readout.py",
+    "bench_scenario5.py",  # needs ../shared/data/deepsense (skipped when absent)
     "bench_edge_student.py",  # after bench_kd.py: distils from its teacher
     "bench_collab.py",
 ]
-SLOW = ("bench_kd.py", "bench_readout.py", "bench_edge_student.py", "bench_collab.py")
+SLOW = ("bench_design.py", "bench_kd.py", "bench_readout.py", "bench_edge_student.py", "bench_collab.py")
+NEEDS_REAL_DATA = {"bench_scenario5.py": HERE.parents[1] / "shared/data/deepsense/scenario5"}
 
 
 def main() -> None:
@@ -33,6 +36,9 @@ def main() -> None:
     results.mkdir(exist_ok=True)
     for script in SCRIPTS:
         if args.quick and script in SLOW:
+            continue
+        if script in NEEDS_REAL_DATA and not NEEDS_REAL_DATA[script].is_dir():
+            print(f"\n=== {script}: skipped, no {NEEDS_REAL_DATA[script]} ===", flush=True)
             continue
         print(f"\n=== {script} ===", flush=True)
         command = [

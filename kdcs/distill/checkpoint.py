@@ -25,6 +25,7 @@ offending key, and nothing is half-loaded.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -144,12 +145,25 @@ def _first_config_difference(saved: dict | None, current: dict | None) -> str | 
     return None
 
 
+def _with_later_defaults(saved: dict | None, model: nn.Module) -> dict | None:
+    """The saved config, with fields added to the config class since it was written set to their defaults.
+
+    A field added later defaults to what kdcs did before it existed (e.g. `modality_dropout` 0.0),
+    so weights written by an earlier version still load; a field present in the file is never changed.
+    """
+    config = getattr(model, "config", None)
+    if saved is None or not dataclasses.is_dataclass(config):
+        return saved
+    defaults = to_dict(type(config)())
+    return {**{key: value for key, value in defaults.items() if key not in saved}, **saved}
+
+
 def check_model_compatible(
     path: Path, tensors: Mapping[str, torch.Tensor], metadata: dict, model: nn.Module
 ) -> None:
     """Raise CheckpointError unless `tensors` load into `model` exactly (strict, same shapes and config)."""
     described = _model_description(model)
-    saved_config = json.loads(metadata.get("model_config", "null"))
+    saved_config = _with_later_defaults(json.loads(metadata.get("model_config", "null")), model)
     current_config = json.loads(described["model_config"])
     saved_arch = (saved_config or {}).get("architecture", metadata.get("model_class"))
     current_arch = (current_config or {}).get("architecture", described["model_class"])

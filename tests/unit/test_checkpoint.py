@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
 from kdcs.distill.checkpoint import (
@@ -16,6 +17,7 @@ from kdcs.distill.checkpoint import (
     load_checkpoint,
     load_model_weights,
     read_model_config,
+    read_safetensors,
     save_checkpoint,
     save_model_weights,
     unflatten_optimizer_state,
@@ -215,3 +217,19 @@ def test_a_corrupt_pointer_is_reported(tmp_path):
 
     with pytest.raises(CheckpointError, match="last.json is corrupt"):
         latest_checkpoint(tmp_path)
+
+
+def test_weights_written_before_a_config_field_existed_still_load(tmp_path):
+    save_model_weights(tmp_path / "new.safetensors", tiny_model(seed=0))
+    tensors, metadata = read_safetensors(tmp_path / "new.safetensors")
+    config = json.loads(metadata["model_config"])
+    del config["modality_dropout"]  # as kdcs wrote it before modality dropout existed
+    old = tmp_path / "old.safetensors"
+    old.write_bytes(save_safetensors_bytes(tensors, metadata={**metadata, "model_config": json.dumps(config)}))
+    loaded = tiny_model(seed=1)
+
+    load_model_weights(old, loaded)
+
+    assert _unchanged(loaded, tensors)
+    with pytest.raises(CheckpointError, match="modality_dropout=0.0, the model has 0.5"):
+        load_model_weights(old, tiny_model(modality_dropout=0.5))
