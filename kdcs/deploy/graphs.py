@@ -46,8 +46,8 @@ class SlotEncoderGraph(nn.Module):
 
 
 class WindowHeadGraph(nn.Module):
-    """`BeamTrackingModel.head`: (relative beam frame ->) fusion -> LayerNorm -> read-out extension ->
-    temporal block -> read-out -> classifier.
+    """`BeamTrackingModel.head`: fusion -> LayerNorm -> read-out extension -> temporal block -> read-out
+    -> classifier (modality dropout in between is a no-op in eval mode).
 
     Input: one embedding window [B, T, D_m] per modality (`model.modalities` order), T >= 1 the
         observed slots, oldest first.

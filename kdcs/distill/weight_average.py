@@ -22,11 +22,10 @@ from torch import nn
 WARMUP_STEPS = 10  # d_n = (1 + n) / (WARMUP_STEPS + n) until it reaches the decay
 
 
-class WeightAverage(nn.Module):
+class WeightAverage:
     """The averaged copy of `model` (`.module`, never trained directly) and its update count."""
 
     def __init__(self, model: nn.Module, decay: float) -> None:
-        super().__init__()
         if not 0.0 < decay < 1.0:
             raise ValueError(f"weight-average decay must be in (0, 1), got {decay}")
         self.decay = decay
