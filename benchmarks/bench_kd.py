@@ -89,7 +89,7 @@ def main() -> None:
             config = load_config(RunConfig(), overrides=[*base, *STUDENT, *extra])
             students.setdefault(recipe, []).append(run(config, args.work / f"{recipe}-s{seed}", data))
             print(f"done {recipe} seed {seed}", flush=True)
-    report(teachers, students, floors, args.json)
+    report(dict(zip(args.seeds, teachers, strict=True)), students, floors, args.json)
 
 
 def slot_mean_std(runs: list[dict], metric: str) -> list[tuple[float, float]]:
@@ -98,15 +98,18 @@ def slot_mean_std(runs: list[dict], metric: str) -> list[tuple[float, float]]:
     return [mean_std(list(values)) for values in per_slot]
 
 
-def beats_floors(metrics: dict, floors: dict) -> bool:
-    """Top-1 above every floor at every slot (test split)."""
-    top1 = metrics["test"]["top1"]["per_slot"]
-    return all(
-        value > max(f["top1"]["per_slot"][slot] for f in floors.values()) for slot, value in enumerate(top1)
-    )
+def above_floors(metrics: dict, floors: dict, metric: str = "top1") -> list[bool]:
+    """Per slot: is the test metric above every floor's?"""
+    values = metrics["test"][metric]["per_slot"]
+    return [
+        value > max(f[metric]["per_slot"][slot] for f in floors.values()) for slot, value in enumerate(values)
+    ]
 
 
-def report(teachers: list[dict], students: dict[str, list[dict]], floors: dict, json_path: Path | None) -> None:
+def report(
+    teacher_runs: dict[int, dict], students: dict[str, list[dict]], floors: dict, json_path: Path | None
+) -> None:
+    teachers = list(teacher_runs.values())
     teacher = teachers[0]
     slots = len(teacher["test"]["top1"]["per_slot"])
     print(
@@ -123,10 +126,10 @@ def report(teachers: list[dict], students: dict[str, list[dict]], floors: dict, 
         f"teacher ({len(teachers)} seeds)   top1 {' '.join(f'{m:.3f}±{s:.3f}' for m, s in teacher_slots)}  "
         f"mean {teacher_top1[0]:.3f} ± {teacher_top1[1]:.3f}  top5 {teacher_top5[0]:.3f} ± {teacher_top5[1]:.3f}"
     )
-    for index, metrics in enumerate(teachers):
+    for seed, metrics in teacher_runs.items():
         print(
-            f"  teacher seed {index}: top1 {fmt(metrics['test']['top1']['per_slot'])}  "
-            f"beats both floors at every slot: {'yes' if beats_floors(metrics, floors) else 'no'}"
+            f"  teacher seed {seed}: top1 {fmt(metrics['test']['top1']['per_slot'])}  "
+            f"beats both floors at every slot: {'yes' if all(above_floors(metrics, floors)) else 'no'}"
         )
     t1 = teacher["test"]["top1"]  # the students' teacher
     none_mean = mean_std([m["test"]["top1"]["mean"] for m in students["none"]])[0]
@@ -150,7 +153,7 @@ def report(teachers: list[dict], students: dict[str, list[dict]], floors: dict, 
             "top1_per_slot": teacher_slots,
             "top1_mean": teacher_top1,
             "top5_mean": teacher_top5,
-            "beats_floors": [beats_floors(m, floors) for m in teachers],
+            "beats_floors": {seed: all(above_floors(m, floors)) for seed, m in teacher_runs.items()},
         }
         json_path.write_text(
             json.dumps({"teachers": teacher_rows, "floors": floors, "students": rows}, indent=2)

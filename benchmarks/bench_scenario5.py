@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench_kd import COMMON, mean_std, run, slot_mean_std  # noqa: E402
+from bench_kd import COMMON, above_floors, mean_std, run, slot_mean_std  # noqa: E402
 
 from kdcs.config import load_config  # noqa: E402
 from kdcs.data.windows import WindowSpec  # noqa: E402
@@ -55,10 +55,7 @@ def main() -> None:
         per_slot = slot_mean_std(runs, metric)
         rows[metric] = per_slot
         print(f"model ({len(runs)} seeds)   {metric} " + " ".join(f"{m:.3f}±{s:.3f}" for m, s in per_slot))
-        best_floor = [max(f[metric]["per_slot"][k] for f in floors.values()) for k in range(len(per_slot))]
-        above = [
-            all(r["test"][metric]["per_slot"][k] > best_floor[k] for r in runs) for k in range(len(per_slot))
-        ]
+        above = [all(slot) for slot in zip(*(above_floors(r, floors, metric) for r in runs), strict=True)]
         print(f"  every seed above both floors, per slot: {above}")
     val = mean_std([r["val"]["top1"]["mean"] for r in runs])
     print(f"validation top-1 mean {val[0]:.3f} ± {val[1]:.3f}")
