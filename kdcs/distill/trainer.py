@@ -126,8 +126,9 @@ class Trainer:
         self.parameters = _unique_trainable(model, composer)
         self.optimizer = build_optimizer(self.parameters, config.optim)
         self.average = WeightAverage(self.model, config.ema_decay) if config.ema_decay is not None else None
+        self.averaged = self.average.module if self.average is not None else None
         # the model that is validated, selected and kept: the weight average when there is one
-        self.kept = self.average.module if self.average is not None else self.model
+        self.kept = self.averaged if self.averaged is not None else self.model
         self.logger = RunLogger(self.run_dir, config.tensorboard, config.progress)
 
     # ------------------------------------------------------------------ the run
@@ -164,7 +165,7 @@ class Trainer:
             optimizer=self.optimizer,
             adapters=self.composer,
             batcher_rng=rng,
-            averaged=self.average.module if self.average is not None else None,
+            averaged=self.averaged,
         )
         self._check_resumable(checkpoint, state["train_config"])
         if self.average is not None:
@@ -236,7 +237,7 @@ class Trainer:
             adapters=self.composer,
             batcher_rng=getattr(self.train, "rng", None),
             state=state,
-            averaged=self.average.module if self.average is not None else None,
+            averaged=self.averaged,
         )
 
     def _select(self, state: dict[str, Any], epoch: int, summary: Mapping[str, Any]) -> None:
