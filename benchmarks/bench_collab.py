@@ -25,11 +25,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kdcs.collab import CollabConfig, run_collab  # noqa: E402
+from kdcs.collab import CollabConfig  # noqa: E402
 from kdcs.config import load_config  # noqa: E402
 from kdcs.data.demo_data import ensure_scenario  # noqa: E402
-from kdcs.pipeline.run_config import RunConfig  # noqa: E402
-from kdcs.pipeline.train_job import METRICS_JSON, run_training  # noqa: E402
+from kdcs.distill.run_config import RunConfig  # noqa: E402
+from kdcs.jobs.collab import run_collab  # noqa: E402
+from kdcs.jobs.train import METRICS_JSON, run_training  # noqa: E402
 
 HETEROGENEOUS = ("local-only", "central-kd", "edge-kd", "fed-distill", "ensemble-to-central", "mutual")
 SAME_STUDENT = ("local-only", "fedavg", "fed-distill")

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 from bench_kd import STUDENT, mean_std, run, study_data  # noqa: E402
 
 from kdcs.config import load_config  # noqa: E402
-from kdcs.pipeline.run_config import RunConfig  # noqa: E402
+from kdcs.distill.run_config import RunConfig  # noqa: E402
 
 DESIGN_SEED = 1
 # choice -> {option name: overrides}; the first option is the baseline

@@ -10,7 +10,7 @@ trained camera student on the test split.
 - Narrow GPS + beam-history student (widths 32, beam embedding 16) with logit KD from that teacher,
   one run per seed; complexity from `kdcs.eval.complexity` (deployable parameters, MACs per inference).
 - Camera student (ds-student on camera motion masks + beam history, logit KD, one seed), exported
-  with `kdcs.deploy.cli_glue.export_command`, which measures int8 agreement on the run's test split.
+  with `kdcs.jobs.export.export`, which measures int8 agreement on the run's test split.
 Models are selected on validation; every accuracy printed is on the test split.
 """
 
@@ -28,11 +28,11 @@ sys.path.insert(0, str(REPO))
 from bench_kd import mean_std, run, study_data, teacher_config, teacher_folder  # noqa: E402
 
 from kdcs.config import load_config  # noqa: E402
-from kdcs.deploy.cli_glue import export_command  # noqa: E402
+from kdcs.distill.run_config import RunConfig  # noqa: E402
 from kdcs.distill.trained_model import load_trained_model  # noqa: E402
 from kdcs.eval.complexity import count_parameters, example_batch  # noqa: E402
 from kdcs.eval.macs import count_macs  # noqa: E402
-from kdcs.pipeline.run_config import RunConfig  # noqa: E402
+from kdcs.jobs.export import export as export_command  # noqa: E402
 
 NARROW = [
     "model.architecture=gps-beam-student",

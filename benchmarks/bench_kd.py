@@ -20,11 +20,11 @@ sys.path.insert(0, str(REPO))
 
 from kdcs.config import load_config  # noqa: E402
 from kdcs.data.demo_data import ensure_scenario  # noqa: E402
+from kdcs.data.prepared import prepare_data  # noqa: E402
 from kdcs.data.windows import WindowSpec  # noqa: E402
+from kdcs.distill.run_config import RunConfig  # noqa: E402
 from kdcs.eval.dataset_summary import summarize_dataset  # noqa: E402
-from kdcs.pipeline.data_setup import prepare_data  # noqa: E402
-from kdcs.pipeline.run_config import RunConfig  # noqa: E402
-from kdcs.pipeline.train_job import METRICS_JSON, run_training  # noqa: E402
+from kdcs.jobs.train import METRICS_JSON, run_training  # noqa: E402
 
 AP = "ap1"
 RECIPES = ("none", "logit", "feature", "rkd", "cross-modal")

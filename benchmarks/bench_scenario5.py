@@ -22,10 +22,10 @@ sys.path.insert(0, str(REPO))
 from bench_kd import COMMON, above_floors, mean_std, run, slot_mean_std  # noqa: E402
 
 from kdcs.config import load_config  # noqa: E402
+from kdcs.data.prepared import prepare_data  # noqa: E402
 from kdcs.data.windows import WindowSpec  # noqa: E402
+from kdcs.distill.run_config import RunConfig  # noqa: E402
 from kdcs.eval.dataset_summary import summarize_dataset  # noqa: E402
-from kdcs.pipeline.data_setup import prepare_data  # noqa: E402
-from kdcs.pipeline.run_config import RunConfig  # noqa: E402
 
 CONFIG = REPO / "configs" / "train" / "scenario5-beam-history.yaml"
 METRICS = ("top1", "top5")

@@ -23,14 +23,11 @@ def collab(
     as_json: bool = typer.Option(False, "--json", help="Print results.json."),
 ) -> None:
     """Run a collaboration protocol: per-round metrics per node, byte ledger, final per-node test evaluation."""
-    from kdcs.collab import CollabConfig, results_table, run_collab
-    from kdcs.config import load_config
+    from kdcs.collab import results_table
+    from kdcs.jobs.collab import collab as collab_job
 
     with user_errors():
-        extra = [f"engine={engine}"] if engine is not None else []
-        resolved = load_config(CollabConfig(), config, [*overrides, *extra])
-        run_dir = out or Path("runs") / resolved.name
-        results = run_collab(resolved, run_dir, workers=workers)
+        run_dir, results = collab_job(config, overrides, engine=engine, out=out, workers=workers)
     if as_json:
         print_json(results)
         return

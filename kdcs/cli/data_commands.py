@@ -28,7 +28,7 @@ def synth(
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Write a physics-based multi-AP street scenario in the DeepSense 6G layout."""
-    from kdcs.data.jobs import run_synth
+    from kdcs.jobs.synth import run_synth
 
     with user_errors():
         manifest, seconds = run_synth(out, aps, seed, config, overrides, tiny, workers, overwrite)
@@ -54,7 +54,7 @@ def prepare(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Decode every sample once into memory-mapped arrays plus a manifest."""
-    from kdcs.data.jobs import prepare_scenarios
+    from kdcs.jobs.prepare import prepare_scenarios
 
     with user_errors():
         results = prepare_scenarios(scenario, cache, config, overrides, workers, force, skip_bad_rows)
@@ -85,16 +85,12 @@ def inspect(
 ) -> None:
     """Counts, windows per split, beam statistics and the two floors per slot."""
     from kdcs.cli.inspect_view import show_summary
-    from kdcs.data.deepsense import read_scenario_set
-    from kdcs.data.windows import WindowSpec
-    from kdcs.eval.dataset_summary import summarize_dataset
+    from kdcs.jobs.inspect import inspect_scenarios
 
     with user_errors():
         fractions = _parse_fractions(split)
         start = time.perf_counter()
-        tables = read_scenario_set(scenario, skip_bad_rows=skip_bad_rows)
-        spec = WindowSpec(history=history, horizon=horizon)
-        summaries = [summarize_dataset(t, spec, fractions) for t in tables.values()]
+        summaries = inspect_scenarios(scenario, history, horizon, fractions, skip_bad_rows)
     if as_json:
         print_json(summaries)
         return

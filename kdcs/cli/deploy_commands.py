@@ -17,15 +17,17 @@ def export(
     int8: bool = typer.Option(True, "--int8/--no-int8", help="Also write int8 dynamically quantised graphs."),
     allow_teacher: bool = typer.Option(False, "--allow-teacher", help="Export a teacher architecture too."),
     parity_split: str = typer.Option(
-        "test", "--parity-split", help="Split of the run's data for parity and int8 agreement, or 'none' (random)."
+        "test",
+        "--parity-split",
+        help="Split of the run's data for parity and int8 agreement, or 'none' (random).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Export a trained student to ONNX (+ int8) with a metadata file, checking parity with PyTorch."""
-    from kdcs.deploy.cli_glue import export_command
+    from kdcs.jobs.export import export as export_job
 
     with user_errors():
-        summary = export_command(
+        summary = export_job(
             checkpoint,
             out,
             opset=opset,
@@ -55,17 +57,11 @@ def track(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Replay a scenario through the streaming beam tracker; per-slot predictions and latency."""
-    from kdcs.deploy.replay import replay
+    from kdcs.jobs.track import track as track_job
 
     with user_errors():
-        summary = replay(
-            scenario,
-            model,
-            backend=backend,
-            precision=precision,
-            missing_policy=missing,
-            top_k=top_k,
-            out_csv=out_csv,
+        summary = track_job(
+            scenario, model, backend=backend, precision=precision, missing=missing, top_k=top_k, out=out_csv
         )
     if as_json:
         print_json(summary)

@@ -14,23 +14,7 @@ SET_HELP = "Config override key.sub=value (repeatable), e.g. model.architecture=
 CONFIG_HELP = "YAML file of RunConfig overrides (see configs/)."
 
 
-def _run(
-    config_path: Path | None,
-    overrides: list[str],
-    out: Path | None,
-    resume: bool,
-    workers: int | None,
-    as_json: bool,
-    extra: list[str],
-) -> None:
-    from kdcs.config import load_config
-    from kdcs.pipeline.run_config import RunConfig
-    from kdcs.pipeline.train_job import run_training
-
-    with user_errors():
-        config = load_config(RunConfig(), config_path, [*overrides, *extra])
-        run_dir = out or Path("runs") / config.name
-        metrics = run_training(config, run_dir, resume=resume, workers=workers)
+def _show_run(run_dir: Path, metrics: dict, as_json: bool) -> None:
     if as_json:
         print_json(metrics)
         return
@@ -51,7 +35,13 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print metrics.json."),
 ) -> None:
     """Train a teacher or student from a config plus dotted overrides."""
-    _run(config, overrides, out, resume, workers, as_json, _data_overrides(scenario, ap))
+    from kdcs.jobs.train import train as train_job
+
+    with user_errors():
+        run_dir, metrics = train_job(
+            config, [*overrides, *_data_overrides(scenario, ap)], out=out, resume=resume, workers=workers
+        )
+    _show_run(run_dir, metrics, as_json)
 
 
 def distill(
@@ -69,8 +59,19 @@ def distill(
     as_json: bool = typer.Option(False, "--json", help="Print metrics.json."),
 ) -> None:
     """Distil a student from a teacher checkpoint with a named KD recipe."""
-    extra = [*_data_overrides(scenario, ap), f"kd.teacher={teacher}", f"kd.recipe={recipe}"]
-    _run(config, overrides, out, resume, workers, as_json, extra)
+    from kdcs.jobs.distill import distill as distill_job
+
+    with user_errors():
+        run_dir, metrics = distill_job(
+            teacher,
+            recipe,
+            config,
+            [*overrides, *_data_overrides(scenario, ap)],
+            out=out,
+            resume=resume,
+            workers=workers,
+        )
+    _show_run(run_dir, metrics, as_json)
 
 
 def evaluate(
@@ -83,7 +84,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Evaluate a checkpoint on a split: metrics per slot plus complexity."""
-    from kdcs.pipeline.evaluate_job import evaluate_checkpoint
+    from kdcs.jobs.evaluate import evaluate_checkpoint
 
     data_overrides = [item.removeprefix("data.") for item in _data_overrides(scenario, ap)]
     with user_errors():

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kdcs.config import ConfigError, merge
+from kdcs.data.prepared import DataConfig
 from kdcs.distill.train_config import TrainConfig
 from kdcs.models import ModelConfig
-from kdcs.pipeline.data_setup import DataConfig
 
 ENCODINGS = ("fp32", "fp16", "int8", "topk")
 PARTITIONS = ("ap", "iid", "dirichlet")

@@ -22,14 +22,13 @@ import torch
 from torch import nn
 
 from kdcs.collab.config import with_epochs
+from kdcs.data.prepared import PreparedData
 from kdcs.data.windows import WindowBatcher, WindowIndex, build_windows
 from kdcs.distill.composer import build_composer
-from kdcs.distill.prediction import predict
+from kdcs.distill.prediction import evaluate_split, predict
 from kdcs.distill.teacher_outputs import CachedTeacher, TeacherSource
 from kdcs.distill.train_config import TrainConfig
 from kdcs.distill.trainer import Trainer
-from kdcs.pipeline.data_setup import PreparedData
-from kdcs.pipeline.train_job import evaluate_split
 
 
 @dataclass

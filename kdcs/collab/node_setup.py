@@ -25,11 +25,10 @@ from kdcs.data.partition import (
     sequence_beam_sectors,
     windows_in_sequences,
 )
+from kdcs.data.prepared import PreparedData, prepare_data
+from kdcs.distill.run_config import window_mismatch
 from kdcs.distill.trained_model import load_trained_model
-from kdcs.models import ModelConfig, build_model
-from kdcs.pipeline.data_setup import PreparedData, prepare_data
-from kdcs.pipeline.run_config import RunConfig, window_mismatch
-from kdcs.pipeline.train_job import model_config_for_data
+from kdcs.models import ModelConfig, build_model, sized_for_cache
 
 CENTRAL = "central"
 
@@ -63,7 +62,7 @@ def check_model_fits(model: nn.Module, data: PreparedData, who: str) -> None:
         raise ConfigError(
             f"node {who!r}: its AP has no {missing[0]!r} data (has {sorted(data.cache.modalities)})"
         )
-    cached = model_config_for_data(RunConfig(model=config), data)
+    cached = sized_for_cache(config, data.cache.config)
     used = {"image_size": {"camera", "camera_motion"}, "radar_size": {"radar"}}
     for key, modalities in used.items():
         if modalities & set(model.modalities) and getattr(cached, key) != getattr(config, key):
@@ -75,7 +74,7 @@ def check_model_fits(model: nn.Module, data: PreparedData, who: str) -> None:
 def build_model_for(config: ModelConfig, data: PreparedData, seed: int, who: str):
     """A fresh model for `who`, checked against the data (L, J, modalities) with one clear error."""
     torch.manual_seed(seed)
-    model = build_model(model_config_for_data(RunConfig(model=config), data))
+    model = build_model(sized_for_cache(config, data.cache.config))
     check_model_fits(model, data, who)
     return model
 

@@ -1,10 +1,11 @@
-"""One collaborative run: config -> nodes -> protocol rounds -> run folder.
+"""The run folder of one collaborative run, written the same way by both engines.
 
-The run folder holds config.yaml (the resolved config), rounds.csv (per round per node: status,
+It holds config.yaml (the resolved config), rounds.csv (per round per node: status,
 validation top-1/top-5, bytes down/up, seconds, reason when missing or rejected), ledger.csv
 (every transfer), results.json (final per-node test evaluation, byte totals, rounds, who was
 missing) and nodes/<name>/<step>/ (the trainer's folders of every local step). The Flower
-engine (kdcs.collab.flower) writes the same files through the same functions, plus flower/.
+engine (kdcs.collab.flower) writes the same files through the same functions, plus flower/; the
+local engine is `kdcs.collab.local_engine`, and `kdcs.jobs.collab` picks one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,9 @@ import yaml
 
 from kdcs.atomic_files import write_json_atomically, write_text_atomically
 from kdcs.collab.centre import Centre
-from kdcs.collab.config import CollabConfig, validate_collab_config
+from kdcs.collab.config import CollabConfig
 from kdcs.collab.ledger import ByteLedger
-from kdcs.collab.local_runner import LocalRunner
 from kdcs.collab.node import CollabNode
-from kdcs.collab.node_setup import DataViews, build_edge_nodes
-from kdcs.collab.protocol import NodeCard
-from kdcs.collab.protocols import PROTOCOLS
 from kdcs.config import to_dict
 from kdcs.models.zoo import count_parameters
 
@@ -36,39 +32,10 @@ LEDGER_CSV = "ledger.csv"
 CONFIG_YAML = "config.yaml"
 
 
-def run_collab(config: CollabConfig, run_dir: Path, *, workers: int | None = None) -> dict[str, Any]:
-    """Run the configured protocol; writes and returns results.json. workers: cache-building processes."""
-    validate_collab_config(config)
-    run_dir = Path(run_dir)
-    if (run_dir / RESULTS_JSON).exists():
+def refuse_finished_run(run_dir: Path) -> None:
+    """A run folder holding a finished run is never overwritten."""
+    if (Path(run_dir) / RESULTS_JSON).exists():
         raise FileExistsError(f"{run_dir} already holds a finished collab run; choose a new run folder")
-    if config.engine == "flower":
-        from kdcs.collab.flower.engine import run_flower  # late: only this engine needs flwr
-
-        return run_flower(config, run_dir, workers=workers)
-    return _run_local(config, run_dir, workers)
-
-
-def _run_local(config: CollabConfig, run_dir: Path, workers: int | None) -> dict[str, Any]:
-    views = DataViews(config, workers)
-    nodes = build_edge_nodes(config, views, run_dir)
-    centre = Centre(config, views, run_dir)
-    protocol = PROTOCOLS[config.protocol](config, {n: NodeCard.of(node) for n, node in nodes.items()}, centre)
-    protocol.setup()  # config errors (e.g. fedavg with different students) surface before any output
-    write_run_config(config, run_dir)
-    ledger = ByteLedger()
-    start = time.perf_counter()
-    rows = LocalRunner(config, protocol, nodes, ledger).run()
-    results = collab_results(
-        config,
-        time.perf_counter() - start,
-        {name: node_result(node, config) for name, node in nodes.items()},
-        {label: node_result(node, config) for label, node in protocol.central_nodes().items()},
-        centre,
-        ledger,
-    )
-    write_run_outputs(run_dir, results, rows, ledger)
-    return results
 
 
 def write_run_config(config: CollabConfig, run_dir: Path) -> Path:

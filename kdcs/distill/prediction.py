@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from kdcs.data.prepared import PreparedData
 from kdcs.distill.batch_context import batch_to_device, inputs_for, model_history
 from kdcs.eval.metrics import rank_scores, summarize
 
@@ -77,6 +78,12 @@ def validation_summary(predictions: Predictions) -> dict[str, Any]:
     if predictions.loss is not None:
         summary["loss"] = predictions.loss
     return summary
+
+
+def evaluate_split(model: nn.Module, data: PreparedData, split: str, batch_size: int = 256) -> dict[str, Any]:
+    """Every metric of `model` on one split (top-k per slot, DBA, power loss when powers exist)."""
+    predictions = predict(model, data.batcher(split, tuple(model.modalities), batch_size))
+    return validation_summary(predictions)
 
 
 def metric_value(summary: Mapping[str, Any], name: str) -> float:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kdcs.data.prepared import DataConfig
 from kdcs.distill.train_config import TrainConfig
 from kdcs.models import ModelConfig
-from kdcs.pipeline.data_setup import DataConfig
 
 
 @dataclass(frozen=True)

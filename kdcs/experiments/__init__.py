@@ -2,8 +2,8 @@
 
 `kdcs run <experiment.yaml>` and `kdcs demo` call `run_experiment(load_experiment(...), out, console)`.
 One concept per module: config (typed defaults = the demo), resolve (configs -> runs), study_data
-(scenario, caches, floors), stage_runner / stage_store / fingerprint (resumable stages),
-stage_jobs (what a stage does), results / findings / paper_checks (numbers and sentences),
+(scenario, caches, floors), stage_runner / stage_store / fingerprint (resumable stages; what a stage
+does is `kdcs.jobs.stage_jobs`), results / findings / paper_checks (numbers and sentences),
 report / report_md / plots_* (what is written), summary_table (what is printed).
 """
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from kdcs.collab.config import CollabConfig
 from kdcs.config import ConfigError, load_config
+from kdcs.distill.run_config import RunConfig
 from kdcs.experiments import demo_defaults
-from kdcs.pipeline.run_config import RunConfig
 
 
 @dataclass(frozen=True)

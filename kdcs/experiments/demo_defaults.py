@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from kdcs.collab.config import CentralConfig, CollabConfig, NodeConfig
+from kdcs.data.prepared import DataConfig
+from kdcs.distill.run_config import RunConfig
 from kdcs.distill.train_config import OptimConfig, TrainConfig
 from kdcs.models import ModelConfig
-from kdcs.pipeline.data_setup import DataConfig
-from kdcs.pipeline.run_config import RunConfig
 
 RECIPES = ("none", "logit", "feature", "rkd", "cross-modal")
 TEACHER_MODALITIES = ["camera_motion", "radar", "gps", "beam_history"]

@@ -16,9 +16,9 @@ from typing import Any
 from kdcs.collab.config import CollabConfig, validate_collab_config
 from kdcs.config import ConfigError, merge
 from kdcs.distill.recipes import NAMED_RECIPES
+from kdcs.distill.run_config import RunConfig, window_mismatch
 from kdcs.experiments.config import ExperimentConfig
 from kdcs.models.zoo import resolve_config
-from kdcs.pipeline.run_config import RunConfig, window_mismatch
 
 TEACHER, SELF_KD = "teacher", "teacher-self-kd"
 NO_KD = "none"

@@ -18,7 +18,6 @@ from rich.console import Console
 
 from kdcs.atomic_files import write_text_atomically
 from kdcs.config import ConfigError, to_dict
-from kdcs.experiments import stage_jobs
 from kdcs.experiments.budget import budget_notes
 from kdcs.experiments.config import ExperimentConfig
 from kdcs.experiments.progress import ConsoleProgress
@@ -28,6 +27,7 @@ from kdcs.experiments.results import assemble
 from kdcs.experiments.stage_runner import Stage, run_stages
 from kdcs.experiments.stage_store import StageStore
 from kdcs.experiments.study_data import StudyData, dataset_summary, prepare_study_data, used_aps
+from kdcs.jobs import stage_jobs
 
 COMPLEXITY = "complexity"
 EXPERIMENT_YAML = "experiment.yaml"

@@ -16,8 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from kdcs.config import ConfigError, to_dict
+from kdcs.data.demo_data import ensure_scenario
+from kdcs.data.prepared import select_table
+from kdcs.data.windows import WindowSpec
+from kdcs.distill.run_config import RunConfig
+from kdcs.eval.dataset_summary import summarize_dataset
 from kdcs.experiments.config import ExperimentConfig
-from kdcs.pipeline.run_config import RunConfig
+from kdcs.jobs.prepare import prepare_scenarios
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,6 @@ class StudyData:
 
 def ensure_study_scenario(config: ExperimentConfig, out: Path, workers: int | None) -> tuple[Path, str]:
     """The given scenario folder, or the synthetic one under out/scenario (reused when identical)."""
-    from kdcs.data.demo_data import ensure_scenario
-
     if config.scenario.path:
         path = Path(config.scenario.path)
         if not path.exists():
@@ -78,8 +81,6 @@ def prepare_study_data(
 
     APs no run reads are not prepared: decoding their radar cubes would cost time and change nothing.
     """
-    from kdcs.data.jobs import prepare_scenarios
-
     scenario, status = ensure_study_scenario(config, out, workers)
     if status == "given":
         say(f"[bold]scenario[/bold]: {scenario}")
@@ -116,10 +117,6 @@ def prepare_study_data(
 def dataset_summary(common: RunConfig) -> dict[str, Any]:
     """`summarize_dataset` of the study's AP with the study's window and split: counts, beam
     statistics and the floors (repeat the last beam; a line through the last L beams) per split."""
-    from kdcs.data.windows import WindowSpec
-    from kdcs.eval.dataset_summary import summarize_dataset
-    from kdcs.pipeline.data_setup import select_table
-
     table = select_table(common.data)
     spec = WindowSpec(history=common.data.history, horizon=common.data.horizon)
     return summarize_dataset(table, spec, tuple(common.data.split))

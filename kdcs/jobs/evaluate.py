@@ -1,4 +1,4 @@
-"""Evaluate a trained model on a split of a scenario (by default the data its run was trained on)."""
+"""`kdcs evaluate`: a trained model on a split of a scenario (by default the data its run was trained on)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import Any
 import yaml
 
 from kdcs.config import ConfigError, load_config, merge, to_dict
+from kdcs.data.prepared import DataConfig, prepare_data
+from kdcs.distill.prediction import evaluate_split
 from kdcs.distill.trained_model import load_trained_model, weights_file
 from kdcs.eval.complexity import complexity_report, example_batch
-from kdcs.pipeline.data_setup import DataConfig, prepare_data
-from kdcs.pipeline.train_job import CONFIG_YAML, evaluate_split
+from kdcs.jobs.train import CONFIG_YAML
 
 
 def run_data_config(checkpoint: Path) -> DataConfig | None:

@@ -1,8 +1,7 @@
-"""What `kdcs export` calls: a plain function returning a JSON-ready dict (`kdcs track` calls
-`kdcs.deploy.replay.replay` directly).
+"""`kdcs export`: a trained student to ONNX (+ int8), parity measured on the run's own data.
 
-The CLI layer only parses arguments and prints; errors are DeployError / DataError with one
-sentence naming the file or key.
+Returns a JSON-ready summary; errors are DeployError / DataError with one sentence naming the file
+or option.
 """
 
 from __future__ import annotations
@@ -10,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kdcs.data.prepared import prepare_data
 from kdcs.deploy.export import export_onnx
+from kdcs.deploy.source import DeployError, load_student
+from kdcs.jobs.evaluate import run_data_config
 
 PARITY_SPLITS = ("test", "val", "train")
 
@@ -24,11 +26,9 @@ def run_split_batches(
     test split is preferred to random tensors; a bare weights file, or a run whose scenario is no
     longer on disk, falls back to random inputs (recorded as such in model.json).
     """
-    from kdcs.deploy.source import load_student
-    from kdcs.pipeline.data_setup import prepare_data
-    from kdcs.pipeline.evaluate_job import run_data_config
-
-    model = load_student(checkpoint, allow_teacher=allow_teacher).model  # refuses bad input before any data work
+    model = load_student(
+        checkpoint, allow_teacher=allow_teacher
+    ).model  # refuses bad input before any data work
     data_config = run_data_config(checkpoint)
     if data_config is None or not data_config.scenario or not Path(data_config.scenario).exists():
         return None, "random inputs (the run's data is not available)"
@@ -38,7 +38,7 @@ def run_split_batches(
     return batches, f"{split} split of {where}, {len(data.windows[split])} windows"
 
 
-def export_command(
+def export(
     checkpoint: Path,
     out_dir: Path,
     *,
@@ -52,8 +52,6 @@ def export_command(
     parity_split: measure parity and int8 agreement on this split of the run's data (None: random inputs).
     """
     if parity_split is not None and parity_split not in PARITY_SPLITS:
-        from kdcs.deploy.source import DeployError
-
         raise DeployError(f"--parity-split must be one of {PARITY_SPLITS} or none, got {parity_split!r}")
     batches, name = (
         run_split_batches(Path(checkpoint), parity_split, allow_teacher) if parity_split else (None, "")

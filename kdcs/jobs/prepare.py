@@ -1,4 +1,4 @@
-"""The data jobs behind `kdcs data synth` and `kdcs data prepare`: configs in, results out."""
+"""`kdcs data prepare`: read every scenario under a folder and build (or reuse) its cache."""
 
 from __future__ import annotations
 
@@ -6,30 +6,10 @@ import time
 from pathlib import Path
 
 from kdcs.config import load_config, to_dict
+from kdcs.data.cache import prepare
 from kdcs.data.cache_location import default_cache_dir
-
-
-def run_synth(
-    out: Path,
-    aps: int | None,
-    seed: int | None,
-    config_path: Path | None,
-    overrides: list[str],
-    tiny: bool,
-    workers: int | None,
-    overwrite: bool,
-) -> tuple[dict, float]:
-    """Resolve the SynthConfig (tiny or default, YAML, --set, --aps/--seed) and write the scenario."""
-    from kdcs.data.synthetic import synthesize
-    from kdcs.data.synthetic_config import SynthConfig
-
-    base = SynthConfig.tiny() if tiny else SynthConfig()
-    extra = [f"num_aps={aps}"] if aps is not None else []
-    extra += [f"seed={seed}"] if seed is not None else []
-    config = load_config(base, config_path, [*overrides, *extra])
-    start = time.perf_counter()
-    manifest = synthesize(config, out, workers=workers, overwrite=overwrite)
-    return manifest, time.perf_counter() - start
+from kdcs.data.deepsense import read_scenario_set
+from kdcs.data.preprocess import PreprocessConfig
 
 
 def prepare_scenarios(
@@ -42,10 +22,6 @@ def prepare_scenarios(
     skip_bad_rows: bool,
 ) -> list[dict]:
     """Read every scenario under `scenario` and build (or reuse) its cache."""
-    from kdcs.data.cache import prepare
-    from kdcs.data.deepsense import read_scenario_set
-    from kdcs.data.preprocess import PreprocessConfig
-
     config = load_config(PreprocessConfig(), config_path, overrides)
     tables = read_scenario_set(
         scenario, skip_bad_rows=skip_bad_rows

@@ -1,4 +1,4 @@
-"""The jobs behind the study's stages: train one model, run one collaboration, measure complexity.
+"""The jobs behind a study's stages (`kdcs run`): train one model, run one collaboration, measure complexity.
 
 Module-level functions of (args, fingerprint) with JSON-ready arguments and results, so a worker
 process can run them. A job owns one run folder: it resumes that folder when it was started for
@@ -14,10 +14,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from kdcs.collab.config import CollabConfig
+from kdcs.config import from_dict, to_dict
+from kdcs.data.prepared import DataConfig, PreparedData, prepare_data
+from kdcs.distill.run_config import RunConfig
+from kdcs.eval.complexity import complexity_report, example_batch
+from kdcs.jobs.collab import run_collab
+from kdcs.jobs.train import run_training
+from kdcs.models import ModelConfig, build_model
+
 STAGE_MARK = "stage-fingerprint.txt"
 
 # PreparedData per data config, per process: workers read each AP's cache once.
-_PREPARED: dict[str, Any] = {}
+_PREPARED: dict[str, PreparedData] = {}
 
 
 def claim_run_dir(run_dir: Path, fingerprint: str) -> bool:
@@ -32,11 +43,8 @@ def claim_run_dir(run_dir: Path, fingerprint: str) -> bool:
     return False
 
 
-def prepared_data(data_config: Any, train_stride: int = 1) -> Any:
+def prepared_data(data_config: DataConfig, train_stride: int = 1) -> PreparedData:
     """The study's PreparedData for `data_config`, training windows thinned to every `train_stride`-th."""
-    from kdcs.config import to_dict
-    from kdcs.pipeline.data_setup import prepare_data
-
     key = json.dumps(to_dict(data_config), sort_keys=True)
     if key not in _PREPARED:
         _PREPARED[key] = prepare_data(data_config, workers=1)
@@ -49,10 +57,6 @@ def prepared_data(data_config: Any, train_stride: int = 1) -> Any:
 
 def train_model(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
     """args: config (RunConfig as a dict), run_dir, train_stride. Result: metrics.json's content."""
-    from kdcs.config import from_dict
-    from kdcs.pipeline.run_config import RunConfig
-    from kdcs.pipeline.train_job import run_training
-
     config = from_dict(RunConfig, args["config"])
     run_dir = Path(args["run_dir"])
     resume = claim_run_dir(run_dir, fingerprint)
@@ -67,9 +71,6 @@ def train_model(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
 
 def collaborate(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
     """args: config (CollabConfig as a dict), run_dir. Result: the run's results.json content."""
-    from kdcs.collab import CollabConfig, run_collab
-    from kdcs.config import from_dict
-
     config = from_dict(CollabConfig, args["config"])
     run_dir = Path(args["run_dir"])
     if run_dir.exists():
@@ -84,12 +85,6 @@ def collaborate(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
 def measure_complexity(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
     """args: models {group: ModelConfig dict (input sizes resolved)}, latency_repeats.
     Result: {group: complexity_report} with parameters, MACs, bytes and batch-1 latency."""
-    import torch
-
-    from kdcs.config import from_dict
-    from kdcs.eval.complexity import complexity_report, example_batch
-    from kdcs.models import ModelConfig, build_model
-
     reports = {}
     for group, model_dict in args["models"].items():
         config = from_dict(ModelConfig, model_dict)

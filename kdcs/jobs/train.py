@@ -1,4 +1,5 @@
-"""One training or distillation run: data -> model (+ teacher) -> trainer -> test evaluation -> run folder.
+"""`kdcs train`: one training or distillation run: data -> model (+ teacher) -> trainer -> test
+evaluation -> run folder.
 
 The run folder holds the resolved config (config.yaml), the trainer's checkpoints and logs,
 best.safetensors, kd_adapters (if any) and metrics.json with validation (selection) and test numbers.
@@ -7,7 +8,6 @@ Test numbers are computed once, after selection on validation, from the selected
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -17,26 +17,20 @@ import yaml
 from torch import nn
 
 from kdcs.atomic_files import write_json_atomically, write_text_atomically
-from kdcs.config import ConfigError, to_dict
+from kdcs.config import ConfigError, load_config, to_dict
+from kdcs.data.prepared import PreparedData, prepare_data
 from kdcs.distill.batch_context import feature_keys_read
 from kdcs.distill.composer import build_composer
-from kdcs.distill.prediction import predict, validation_summary
+from kdcs.distill.prediction import evaluate_split
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
+from kdcs.distill.run_config import RunConfig, window_mismatch
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher
 from kdcs.distill.trained_model import load_trained_model
 from kdcs.distill.trainer import Trainer
-from kdcs.models import build_model
-from kdcs.pipeline.data_setup import PreparedData, prepare_data
-from kdcs.pipeline.run_config import RunConfig, window_mismatch
+from kdcs.models import build_model, sized_for_cache
 
 METRICS_JSON = "metrics.json"
 CONFIG_YAML = "config.yaml"
-
-
-def evaluate_split(model: nn.Module, data: PreparedData, split: str, batch_size: int = 256) -> dict[str, Any]:
-    """Every metric of `model` on one split (top-k per slot, DBA, power loss when powers exist)."""
-    predictions = predict(model, data.batcher(split, tuple(model.modalities), batch_size))
-    return validation_summary(predictions)
 
 
 def write_config(run_dir: Path, config: RunConfig) -> None:
@@ -52,15 +46,7 @@ def _student(config: RunConfig, data: PreparedData) -> nn.Module:
     if mismatch:
         raise ConfigError(f"config key 'model.{mismatch[0]}' {mismatch[1]}")
     torch.manual_seed(config.train.seed)
-    return build_model(model_config_for_data(config, data))
-
-
-def model_config_for_data(config: RunConfig, data: PreparedData):
-    """The model config with input sizes taken from the cache: the cache is what the model will see."""
-    preprocess = data.cache.config
-    return dataclasses.replace(
-        config.model, image_size=preprocess.camera_size, radar_size=preprocess.radar_size
-    )
+    return build_model(sized_for_cache(config.model, data.cache.config))
 
 
 def _teacher(config: RunConfig, recipe: dict) -> nn.Module | None:
@@ -124,6 +110,16 @@ def run_training(
     return metrics
 
 
-def distill_config(config: RunConfig, teacher: str, recipe: str) -> RunConfig:
-    """The same run with a teacher and a named recipe (what `kdcs distill` changes)."""
-    return dataclasses.replace(config, kd=dataclasses.replace(config.kd, teacher=teacher, recipe=recipe))
+def train(
+    config_path: Path | None,
+    overrides: list[str],
+    *,
+    out: Path | None = None,
+    resume: bool = False,
+    workers: int | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """What `kdcs train` runs: RunConfig defaults, a YAML file, dotted overrides; the run folder
+    (default runs/<name>) and its metrics."""
+    config = load_config(RunConfig(), config_path, overrides)
+    run_dir = Path(out) if out is not None else Path("runs") / config.name
+    return run_dir, run_training(config, run_dir, resume=resume, workers=workers)

@@ -8,7 +8,9 @@ config on the model as `model.config`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 # Per-slot inputs a model may read from a WindowBatcher batch.
 KNOWN_MODALITIES = ("camera", "camera_motion", "radar", "gps", "beam_history")
@@ -133,3 +135,8 @@ class ModelConfig:
     def num_slots(self) -> int:
         """J + 1: the current slot plus the J future ones."""
         return self.horizon + 1
+
+
+def sized_for_cache(config: ModelConfig, preprocess: Any) -> ModelConfig:
+    """`config` with its input sizes taken from a cache's PreprocessConfig: the cache is what the model sees."""
+    return dataclasses.replace(config, image_size=preprocess.camera_size, radar_size=preprocess.radar_size)

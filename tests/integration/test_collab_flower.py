@@ -17,11 +17,12 @@ import yaml
 from typer.testing import CliRunner
 
 from kdcs.cli.main import app
-from kdcs.collab import CollabConfig, run_collab
+from kdcs.collab import CollabConfig
 from kdcs.collab.flower.engine import run_flower
 from kdcs.collab.flower.processes import alive, process_table
 from kdcs.collab.flower.records import PAYLOAD_ARRAY
 from kdcs.config import load_config, to_dict
+from kdcs.jobs.collab import run_collab
 from tests.fixtures.scenario_factory import make_scenario
 from tests.integration.test_collab_protocols import tiny_config
 

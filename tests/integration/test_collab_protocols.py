@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kdcs.collab import CollabConfig, run_collab
+from kdcs.collab import CollabConfig
 from kdcs.collab.protocols import PROTOCOLS
 from kdcs.config import ConfigError, load_config
+from kdcs.jobs.collab import run_collab
 from tests.fixtures.scenario_factory import make_scenario
 
 TINY_MODEL = [

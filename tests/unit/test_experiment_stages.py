@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from kdcs.experiments.fingerprint import fingerprint
-from kdcs.experiments.stage_jobs import claim_run_dir
 from kdcs.experiments.stage_runner import Stage, StageFailed, run_stages, stage_fingerprints
 from kdcs.experiments.stage_store import StageStore
 from kdcs.experiments.worker_env import GLIBC_MALLOC, worker_environment
+from kdcs.jobs.stage_jobs import claim_run_dir
 
 
 def count_call(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:

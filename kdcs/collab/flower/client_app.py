@@ -31,10 +31,10 @@ from kdcs.collab.flower.records import (
     payload_of,
     record_bytes,
 )
-from kdcs.collab.job import node_result
 from kdcs.collab.node_side import node_side
 from kdcs.collab.protocol import NodeCard
 from kdcs.collab.protocols import PROTOCOLS
+from kdcs.collab.run_folder import node_result
 
 app = ClientApp()
 

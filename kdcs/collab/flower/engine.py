@@ -26,8 +26,8 @@ from kdcs.collab.flower.app_files import write_flower_app
 from kdcs.collab.flower.deployment import CONNECTION, SUPERLINK, FlowerDeployment
 from kdcs.collab.flower.layout import FlowerLayout
 from kdcs.collab.flower.node_state import state_path
-from kdcs.collab.job import RESULTS_JSON, write_run_config
 from kdcs.collab.node_setup import DataViews, build_edge_nodes
+from kdcs.collab.run_folder import RESULTS_JSON, refuse_finished_run, write_run_config
 from kdcs.config import ConfigError
 
 FINISHED = "finished"
@@ -48,8 +48,7 @@ def run_flower(
     """
     validate_collab_config(config)
     run_dir = Path(run_dir)
-    if (run_dir / RESULTS_JSON).exists():
-        raise FileExistsError(f"{run_dir} already holds a finished collab run; choose a new run folder")
+    refuse_finished_run(run_dir)
     nodes = build_edge_nodes(config, DataViews(config, workers), run_dir)
     for node in nodes.values():  # a failed earlier run in this folder must not seed this one
         state_path(node).unlink(missing_ok=True)

@@ -28,10 +28,10 @@ from kdcs.collab.flower.grid_rounds import GridRounds
 from kdcs.collab.flower.layout import FlowerLayout
 from kdcs.collab.flower.roster import Roster
 from kdcs.collab.flower.traffic import TrafficLog
-from kdcs.collab.job import collab_results, node_result, write_run_outputs
 from kdcs.collab.ledger import ByteLedger
 from kdcs.collab.node_setup import DataViews
 from kdcs.collab.protocols import PROTOCOLS
+from kdcs.collab.run_folder import collab_results, node_result, write_run_outputs
 from kdcs.config import load_config
 
 app = ServerApp()
