@@ -20,7 +20,7 @@ def run_and_report(
     from rich.markup import escape
 
     from kdcs.experiments import StageFailed, load_experiment, run_experiment
-    from kdcs.experiments.summary_table import collab_table, models_table
+    from kdcs.experiments.report.summary_table import collab_table, models_table
 
     with user_errors():
         config = load_experiment(config_path, overrides, quick=quick)

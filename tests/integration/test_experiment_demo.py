@@ -11,8 +11,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from kdcs.cli.main import app
-from kdcs.experiments.config import load_experiment
-from kdcs.experiments.study import resolve_study
+from kdcs.experiments.study.config import load_experiment
+from kdcs.experiments.study.experiment import resolve_study
 
 runner = CliRunner()
 PLOTS = {

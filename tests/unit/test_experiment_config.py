@@ -8,8 +8,8 @@ import pytest
 
 from kdcs.config import ConfigError, to_dict
 from kdcs.distill.recipes import NAMED_RECIPES
-from kdcs.experiments.config import ExperimentConfig, load_experiment
-from kdcs.experiments.study import resolve_study
+from kdcs.experiments.study.config import ExperimentConfig, load_experiment
+from kdcs.experiments.study.experiment import resolve_study
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "configs" / "experiments"
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from kdcs.experiments.findings import findings, ratios
-from kdcs.experiments.paper_checks import paper_checks
-from kdcs.experiments.report import write_report
-from kdcs.experiments.report_md import render
+from kdcs.experiments.report.findings import findings, ratios
+from kdcs.experiments.report.markdown import render
+from kdcs.experiments.report.paper_checks import paper_checks
+from kdcs.experiments.report.write import write_report
 
 
 def metric(values: list[float]) -> dict[str, Any]:

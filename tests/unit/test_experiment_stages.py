@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from kdcs.experiments.fingerprint import fingerprint
-from kdcs.experiments.stage_runner import Stage, StageFailed, run_stages, stage_fingerprints
-from kdcs.experiments.stage_store import StageStore
-from kdcs.experiments.worker_env import GLIBC_MALLOC, worker_environment
+from kdcs.experiments.stages.fingerprint import fingerprint
+from kdcs.experiments.stages.runner import Stage, StageFailed, run_stages, stage_fingerprints
+from kdcs.experiments.stages.store import StageStore
+from kdcs.experiments.stages.worker_env import GLIBC_MALLOC, worker_environment
 from kdcs.jobs.stage_jobs import claim_run_dir
 
 

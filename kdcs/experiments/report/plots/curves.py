@@ -9,8 +9,8 @@ from typing import Any
 
 from matplotlib.ticker import MaxNLocator
 
-from kdcs.experiments.figures import colour, new_figure, save_png
-from kdcs.experiments.plots_accuracy import by_group, recipe_order
+from kdcs.experiments.report.plots.accuracy import by_group, recipe_order
+from kdcs.experiments.report.plots.figures import colour, new_figure, save_png
 
 ROWS = (("train_loss", "train loss (total)"), ("val_top1_mean", "validation top-1"))
 

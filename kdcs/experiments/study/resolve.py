@@ -17,7 +17,7 @@ from kdcs.collab.config import CollabConfig, validate_collab_config
 from kdcs.config import ConfigError, merge
 from kdcs.distill.recipes import NAMED_RECIPES
 from kdcs.distill.run_config import RunConfig, window_mismatch
-from kdcs.experiments.config import ExperimentConfig
+from kdcs.experiments.study.config import ExperimentConfig
 from kdcs.models.zoo import resolve_config
 
 TEACHER, SELF_KD = "teacher", "teacher-self-kd"

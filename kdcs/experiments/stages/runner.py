@@ -1,7 +1,7 @@
 """Run a graph of named stages: reuse finished ones, run the rest (side by side when allowed), stop on failure.
 
 A stage is a top-level function `job(args, fingerprint) -> dict` (JSON-ready), its arguments and the
-stages it needs. Its fingerprint (see `kdcs.experiments.fingerprint`) covers the job, the arguments
+stages it needs. Its fingerprint (see `kdcs.experiments.stages.fingerprint`) covers the job, the arguments
 and the fingerprints of what it needs. A stage whose stored record has the same fingerprint is
 reused; the others run, in worker processes when `workers > 1` and the stage allows it. Stages
 that must not share the CPU (latency measurements) run in this process, alone.
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from kdcs.experiments.fingerprint import fingerprint
-from kdcs.experiments.stage_store import StageRecord, StageStore
-from kdcs.experiments.worker_env import worker_environment
+from kdcs.experiments.stages.fingerprint import fingerprint
+from kdcs.experiments.stages.store import StageRecord, StageStore
+from kdcs.experiments.stages.worker_env import worker_environment
 
 Job = Callable[[Mapping[str, Any], str], dict[str, Any]]
 

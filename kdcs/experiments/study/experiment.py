@@ -18,15 +18,24 @@ from rich.console import Console
 
 from kdcs.atomic_files import write_text_atomically
 from kdcs.config import ConfigError, to_dict
-from kdcs.experiments.budget import budget_notes
-from kdcs.experiments.config import ExperimentConfig
-from kdcs.experiments.progress import ConsoleProgress
-from kdcs.experiments.report import write_report
-from kdcs.experiments.resolve import CollabRun, ModelRun, StudyPaths, collab_runs, common_run, model_runs
-from kdcs.experiments.results import assemble
-from kdcs.experiments.stage_runner import Stage, run_stages
-from kdcs.experiments.stage_store import StageStore
-from kdcs.experiments.study_data import StudyData, dataset_summary, prepare_study_data, used_aps
+from kdcs.distill.trained_model import load_trained_model
+from kdcs.experiments.report.plots.scene import plot_scene
+from kdcs.experiments.report.write import write_report
+from kdcs.experiments.stages.progress import ConsoleProgress
+from kdcs.experiments.stages.runner import Stage, run_stages
+from kdcs.experiments.stages.store import StageStore
+from kdcs.experiments.study.budget import budget_notes
+from kdcs.experiments.study.config import ExperimentConfig
+from kdcs.experiments.study.data import StudyData, dataset_summary, prepare_study_data, used_aps
+from kdcs.experiments.study.resolve import (
+    CollabRun,
+    ModelRun,
+    StudyPaths,
+    collab_runs,
+    common_run,
+    model_runs,
+)
+from kdcs.experiments.study.results import assemble
 from kdcs.jobs import stage_jobs
 
 COMPLEXITY = "complexity"
@@ -154,9 +163,6 @@ def _scene_maker(config: ExperimentConfig, runs: list[ModelRun]) -> Callable[[Pa
     """Plots the scene with the configured model (loaded from its run folder) on the study's AP."""
 
     def make(path: Path) -> Path:
-        from kdcs.distill.trained_model import load_trained_model
-        from kdcs.experiments.plots_scene import plot_scene
-
         run = next(r for r in runs if r.id == config.evaluation.scene_model)
         model = load_trained_model(run.run_dir)
         data = stage_jobs.prepared_data(run.config.data)

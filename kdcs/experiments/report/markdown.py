@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kdcs.experiments.findings import mean_node_top1
+from kdcs.experiments.report.findings import mean_node_top1
 
 SLOT_METRICS = (("top1", "Top-1"), ("top3", "Top-3"), ("top5", "Top-5"), ("dba", "Official DBA"))
 PLOTS = (

@@ -21,7 +21,7 @@ from kdcs.data.prepared import select_table
 from kdcs.data.windows import WindowSpec
 from kdcs.distill.run_config import RunConfig
 from kdcs.eval.dataset_summary import summarize_dataset
-from kdcs.experiments.config import ExperimentConfig
+from kdcs.experiments.study.config import ExperimentConfig
 from kdcs.jobs.prepare import prepare_scenarios
 
 

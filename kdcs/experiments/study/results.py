@@ -8,7 +8,7 @@ Layout:
              train_seconds, val: {metric: mean}, test: {top1/top3/top5/dba: {per_slot, mean}, ...}}}
     complexity: {group: {parameters, macs, bytes, latency, ...}}
     collab: {name: {protocol, bytes {up, down, ...}, nodes {...}, ...}}
-    ratios, findings, paper_checks: derived (kdcs.experiments.findings / paper_checks)
+    ratios, findings, paper_checks: derived (kdcs.experiments.report.findings / paper_checks)
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from kdcs.experiments.resolve import CollabRun, ModelRun
-from kdcs.experiments.stage_store import StageRecord
+from kdcs.experiments.stages.store import StageRecord
+from kdcs.experiments.study.resolve import CollabRun, ModelRun
 
 TEST_METRICS = ("top1", "top3", "top5", "dba")
 

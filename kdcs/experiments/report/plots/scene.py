@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from kdcs.experiments.figures import new_figure, save_png
+from kdcs.distill.prediction import predict
+from kdcs.eval.metrics import rank_scores
+from kdcs.experiments.report.plots.figures import new_figure, save_png
 
 SNAPSHOTS = 6  # camera / radar frames shown above the beam panel
 
@@ -29,9 +31,6 @@ def scene_windows(data: Any, slots: int) -> Any:
 
 def predict_scene(model: Any, data: Any, windows: Any) -> np.ndarray:
     """[N, 5] top-5 beams (best first) of `model` at the current slot of each window."""
-    from kdcs.distill.prediction import predict
-    from kdcs.eval.metrics import rank_scores
-
     view = dataclasses.replace(data, windows={**data.windows, "test": windows})
     predictions = predict(model, view.batcher("test", tuple(model.modalities), 64))
     return rank_scores(predictions.logits[:, 0], k=5)  # [N, 5]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kdcs.experiments.config import ExperimentConfig
-from kdcs.experiments.resolve import TEACHER_PROTOCOLS, CollabRun, ModelRun
+from kdcs.experiments.study.config import ExperimentConfig
+from kdcs.experiments.study.resolve import TEACHER_PROTOCOLS, CollabRun, ModelRun
 
 PAPER_EPOCHS, PAPER_FRAME = 100, (224, 224)
 

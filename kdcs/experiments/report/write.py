@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from kdcs.atomic_files import write_text_atomically
-from kdcs.experiments.findings import findings, ratios
-from kdcs.experiments.paper_checks import paper_checks
-from kdcs.experiments.plots_accuracy import (
+from kdcs.experiments.report.findings import findings, ratios
+from kdcs.experiments.report.markdown import render
+from kdcs.experiments.report.paper_checks import paper_checks
+from kdcs.experiments.report.plots.accuracy import (
     plot_accuracy_vs_complexity,
     plot_collab_accuracy_vs_uplink,
     plot_topk_per_slot,
 )
-from kdcs.experiments.plots_curves import plot_training_curves
-from kdcs.experiments.report_md import render
+from kdcs.experiments.report.plots.curves import plot_training_curves
 
 RESULTS_JSON, REPORT_MD, PLOTS = "results.json", "report.md", "plots"
 

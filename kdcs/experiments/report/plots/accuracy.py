@@ -9,8 +9,8 @@ from typing import Any
 
 from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
-from kdcs.experiments.figures import colour, new_figure, save_png
-from kdcs.experiments.findings import mean_node_top1
+from kdcs.experiments.report.findings import mean_node_top1
+from kdcs.experiments.report.plots.figures import colour, new_figure, save_png
 
 KS = (("top1", "top-1"), ("top3", "top-3"), ("top5", "top-5"))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")

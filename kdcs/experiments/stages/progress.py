@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kdcs.experiments.stage_store import StageRecord
+from kdcs.experiments.stages.store import StageRecord
 
 
 class ConsoleProgress:

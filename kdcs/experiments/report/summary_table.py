@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from kdcs.experiments.findings import mean_node_top1
+from kdcs.experiments.report.findings import mean_node_top1
 
 
 def models_table(results: Mapping[str, Any]) -> Table:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kdcs.experiments.findings import NO_KD, NOISE, SELF_KD, TEACHER, best_kd_on_validation, groups, top1
+from kdcs.experiments.report.findings import (
+    NO_KD,
+    NOISE,
+    SELF_KD,
+    TEACHER,
+    best_kd_on_validation,
+    groups,
+    top1,
+)
 
 # mean test top-1 of the paper's table (camera only, scenario 9); context, not a target
 PAPER_TABLE = {

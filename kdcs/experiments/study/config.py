@@ -1,6 +1,6 @@
 """Typed configuration of an experiment: the data, the teacher, the students, the collaboration runs.
 
-The dataclass defaults ARE the default demo (values in `kdcs.experiments.demo_defaults`), so
+The dataclass defaults ARE the default demo (values in `kdcs.experiments.study.demo_defaults`), so
 `kdcs demo` needs no file; YAML files under configs/experiments/ and `--set key=value` hold only
 overrides (`kdcs.config.load_config`). `teacher`, `self_kd` and each student's `run` are RunConfig
 overrides merged over `common`, and each collaboration run's `overrides` are CollabConfig overrides
@@ -22,7 +22,7 @@ from typing import Any
 from kdcs.collab.config import CollabConfig
 from kdcs.config import ConfigError, load_config
 from kdcs.distill.run_config import RunConfig
-from kdcs.experiments import demo_defaults
+from kdcs.experiments.study import demo_defaults
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The report's PNG figures (matplotlib on the Agg canvas, without pyplot)."""
