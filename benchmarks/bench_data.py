@@ -23,8 +23,8 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from kdcs.data.cache import prepare  # noqa: E402
-from kdcs.data.deepsense import read_scenario, read_scenario_set  # noqa: E402
+from kdcs.data.cache.build import prepare  # noqa: E402
+from kdcs.data.deepsense.reader import read_scenario, read_scenario_set  # noqa: E402
 from kdcs.data.preprocess import PreprocessConfig  # noqa: E402
 from kdcs.data.synthetic import synthesize  # noqa: E402
 from kdcs.data.synthetic_config import SynthConfig  # noqa: E402

@@ -27,9 +27,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from kdcs.deploy import BeamTracker, TorchStreamingBackend, export_onnx, load_exported  # noqa: E402
-from kdcs.distill.checkpoint import save_model_weights  # noqa: E402
 from kdcs.eval.complexity import example_batch  # noqa: E402
 from kdcs.models import ModelConfig, build_model, count_parameters  # noqa: E402
+from kdcs.models.weights import save_model_weights  # noqa: E402
 
 STUDENTS = {
     "ds-student": ModelConfig(architecture="ds-student", image_size=(64, 64)),

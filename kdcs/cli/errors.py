@@ -16,7 +16,7 @@ def user_errors() -> Iterator[None]:
     from kdcs.config import ConfigError
     from kdcs.data.errors import DataError
     from kdcs.deploy.source import DeployError
-    from kdcs.distill.checkpoint import CheckpointError
+    from kdcs.models.weights import CheckpointError
 
     try:
         yield

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from kdcs.config import ConfigError
-from kdcs.data.cache import CacheHandle, prepare
-from kdcs.data.cache_location import default_cache_dir
-from kdcs.data.deepsense import read_scenario_set
+from kdcs.data.cache.build import CacheHandle, prepare
+from kdcs.data.cache.location import default_cache_dir
+from kdcs.data.deepsense.reader import read_scenario_set
 from kdcs.data.partition import split_sequences, windows_in_sequences
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.data.table import SampleTable

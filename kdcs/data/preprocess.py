@@ -1,7 +1,7 @@
 """Per-sample transforms that turn raw DeepSense files into model-ready arrays.
 
 Pure functions, one per modality, so each is tested on its own and the cache
-(`kdcs.data.cache`) only orchestrates them:
+(`kdcs.data.cache.build`) only orchestrates them:
 
 - camera: JPEG -> grayscale -> resized [H, W] uint8 (DCT-domain downscaling first, which makes
   decoding a 960x540 frame several times faster than a full decode);

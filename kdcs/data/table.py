@@ -1,7 +1,7 @@
 """The sample table: one validated, in-memory view of a scenario folder.
 
-The DeepSense reader (`kdcs.data.deepsense`) fills it from real downloads and from our
-synthetic scenarios alike; the cache (`kdcs.data.cache`) turns it into arrays on disk.
+The DeepSense reader (`kdcs.data.deepsense.reader`) fills it from real downloads and from our
+synthetic scenarios alike; the cache (`kdcs.data.cache.build`) turns it into arrays on disk.
 Every modality is optional; `beam` and `seq_index` always exist.
 Rows are sorted by (seq_index, time or CSV index), so each sequence is one contiguous run.
 """

@@ -134,7 +134,7 @@ class WindowBatcher:
 
     Parameters
     ----------
-    source: a CacheHandle (`kdcs.data.cache`) or a dict name -> array with at least
+    source: a CacheHandle (`kdcs.data.cache.build`) or a dict name -> array with at least
         "beam" [N] and "seq_index" [N], plus any of "camera" [N, H, W] uint8,
         "camera_motion" [N, H, W] uint8, "radar" [N, R, A], "gps" [N, 4], "power" [N, 64].
     windows: the WindowIndex to draw from (e.g. one split).

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from kdcs.atomic_files import write_text_atomically
-from kdcs.data.deepsense import read_scenario
+from kdcs.data.deepsense.reader import read_scenario
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.deploy.export_metadata import METADATA_FILE, read_metadata
 from kdcs.deploy.observations import SlotObservationReader

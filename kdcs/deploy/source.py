@@ -3,7 +3,7 @@
 A source may be given as a weights file (`best.safetensors`, a checkpoint's `model.safetensors`),
 a checkpoint folder (holding `model.safetensors`) or a run folder (holding `best.safetensors`).
 The architecture comes from the ModelConfig recorded in the weights file's metadata
-(`kdcs.distill.checkpoint`); nothing is unpickled.
+(`kdcs.models.weights`); nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from kdcs.config import ConfigError, from_dict
-from kdcs.distill.checkpoint import CheckpointError, load_model_weights, read_model_config
 from kdcs.models import ARCHITECTURES, BeamTrackingModel, ModelConfig, build_model
+from kdcs.models.weights import CheckpointError, load_model_weights, read_model_config
 
 # Architectures that exist to teach: exporting one needs allow_teacher=True.
 TEACHER_ARCHITECTURES = ("paper-teacher", "multimodal-teacher")

@@ -23,10 +23,7 @@ from torch import Tensor, nn
 from kdcs.atomic_files import write_bytes_atomically
 from kdcs.config import to_dict
 from kdcs.distill.batch_context import batch_to_device, inputs_for, model_history
-from kdcs.distill.checkpoint import (
-    CheckpointError,
-    read_safetensors,
-)
+from kdcs.models.weights import CheckpointError, read_safetensors
 
 CACHE_FORMAT = "kdcs-teacher-outputs-v1"
 

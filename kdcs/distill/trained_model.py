@@ -7,9 +7,9 @@ from pathlib import Path
 from torch import nn
 
 from kdcs.config import ConfigError, from_dict
-from kdcs.distill.checkpoint import CheckpointError, load_model_weights, read_model_config
 from kdcs.distill.trainer import BEST_WEIGHTS
 from kdcs.models import ModelConfig, build_model
+from kdcs.models.weights import CheckpointError, load_model_weights, read_model_config
 
 
 def weights_file(path: Path | str) -> Path:

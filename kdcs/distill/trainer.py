@@ -35,20 +35,18 @@ from kdcs.distill.batch_context import (
     model_history,
 )
 from kdcs.distill.checkpoint import (
-    CheckpointError,
     latest_checkpoint,
     load_adapter_weights,
     load_checkpoint,
-    load_model_weights,
     save_adapter_weights,
     save_checkpoint,
-    save_model_weights,
 )
 from kdcs.distill.prediction import metric_value, predict, validation_summary
 from kdcs.distill.teacher_outputs import TeacherSource
 from kdcs.distill.train_config import OptimConfig, TrainConfig, learning_rate_at
 from kdcs.distill.train_logs import RunLogger
 from kdcs.distill.weight_average import WeightAverage
+from kdcs.models.weights import CheckpointError, load_model_weights, save_model_weights
 
 BEST_WEIGHTS = "best.safetensors"
 BEST_ADAPTERS = "best_kd_adapters.safetensors"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kdcs.data.deepsense import read_scenario_set
+from kdcs.data.deepsense.reader import read_scenario_set
 from kdcs.data.windows import WindowSpec
 from kdcs.eval.dataset_summary import summarize_dataset
 

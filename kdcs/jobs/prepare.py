@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 from kdcs.config import load_config, to_dict
-from kdcs.data.cache import prepare
-from kdcs.data.cache_location import default_cache_dir
-from kdcs.data.deepsense import read_scenario_set
+from kdcs.data.cache.build import prepare
+from kdcs.data.cache.location import default_cache_dir
+from kdcs.data.deepsense.reader import read_scenario_set
 from kdcs.data.preprocess import PreprocessConfig
 
 

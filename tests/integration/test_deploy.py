@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from kdcs.data.cache import prepare
-from kdcs.data.deepsense import read_scenario
+from kdcs.data.cache.build import prepare
+from kdcs.data.deepsense.reader import read_scenario
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.data.windows import WindowBatcher, WindowSpec, build_windows
 from kdcs.deploy import replay
-from kdcs.distill.checkpoint import save_model_weights
 from kdcs.models import ModelConfig, build_model
+from kdcs.models.weights import save_model_weights
 from tests.fixtures.scenario_factory import garble_image, make_scenario
 from tests.unit.test_export import trained_export
 

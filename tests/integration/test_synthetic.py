@@ -206,7 +206,7 @@ def test_realism_targets_on_a_medium_scenario(tmp_path):
 
 
 def test_the_deepsense_reader_reads_the_written_scenario(tiny_root):
-    deepsense = pytest.importorskip("kdcs.data.deepsense")
+    deepsense = pytest.importorskip("kdcs.data.deepsense.reader")
 
     tables = deepsense.read_scenario_set(tiny_root)
 

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from kdcs.config import ConfigError, load_config
-from kdcs.distill.checkpoint import CheckpointError
 from kdcs.distill.run_config import RunConfig
 from kdcs.distill.trained_model import load_trained_model
 from kdcs.jobs.train import run_training
+from kdcs.models.weights import CheckpointError
 from tests.fixtures.scenario_factory import make_scenario
 from tests.fixtures.training import TINY_RUN_OVERRIDES
 

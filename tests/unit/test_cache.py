@@ -1,4 +1,4 @@
-"""Unit tests for kdcs.data.cache: building, reusing, detecting stale/partial caches, decode errors."""
+"""Unit tests for kdcs.data.cache.build: building, reusing, detecting stale/partial caches, decode errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kdcs.data.cache import cache_status, open_cache, prepare
-from kdcs.data.deepsense import read_scenario
+from kdcs.data.cache.build import cache_status, open_cache, prepare
+from kdcs.data.deepsense.reader import read_scenario
 from kdcs.data.errors import DataError
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.data.windows import WindowBatcher, WindowSpec, build_windows

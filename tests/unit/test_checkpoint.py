@@ -11,18 +11,20 @@ from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
 from kdcs.distill.checkpoint import (
-    CheckpointError,
     flatten_optimizer_state,
     latest_checkpoint,
     load_checkpoint,
-    load_model_weights,
-    read_model_config,
-    read_safetensors,
     save_checkpoint,
-    save_model_weights,
     unflatten_optimizer_state,
 )
 from kdcs.models import ModelConfig, build_model
+from kdcs.models.weights import (
+    CheckpointError,
+    load_model_weights,
+    read_model_config,
+    read_safetensors,
+    save_model_weights,
+)
 from tests.fixtures.training import files_under, tiny_model
 
 

@@ -8,15 +8,15 @@ import warnings
 import numpy as np
 import pytest
 
-from kdcs.data import deepsense_rows
-from kdcs.data.deepsense import (
+from kdcs.data.deepsense import rows as deepsense_rows
+from kdcs.data.deepsense.cells import parse_time_stamp, seconds_since_first
+from kdcs.data.deepsense.reader import (
     DataWarning,
     find_scenario_csv,
     is_scenario_folder,
     read_scenario,
     read_scenario_set,
 )
-from kdcs.data.deepsense_cells import parse_time_stamp, seconds_since_first
 from kdcs.data.errors import DataError
 from tests.fixtures import scenario_factory as factory
 

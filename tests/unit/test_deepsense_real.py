@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kdcs.data.deepsense import read_scenario
-from kdcs.data.deepsense_cells import check_image_file
+from kdcs.data.deepsense.cells import check_image_file
+from kdcs.data.deepsense.reader import read_scenario
 from kdcs.data.errors import DataError
 
 pytestmark = pytest.mark.realdata

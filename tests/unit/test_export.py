@@ -18,10 +18,10 @@ from safetensors.torch import save_file
 from kdcs.deploy import DeployError, export_onnx, load_exported
 from kdcs.deploy.export_metadata import METADATA_FILE
 from kdcs.deploy.quantize import top1_agreement
-from kdcs.distill.checkpoint import save_model_weights
 from kdcs.distill.composer import build_composer
 from kdcs.distill.trainer import Trainer
 from kdcs.models import ModelConfig, build_model
+from kdcs.models.weights import save_model_weights
 from tests.fixtures.training import make_batchers, quick_config, tiny_model
 
 HISTORY, HORIZON = 4, 2

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from kdcs.distill.checkpoint import CheckpointError
 from kdcs.distill.composer import alpha_recipe, build_composer
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher, StackedTeachers
 from kdcs.distill.trainer import Trainer
+from kdcs.models.weights import CheckpointError
 from tests.fixtures.training import make_batchers, quick_config, tiny_model
 
 

@@ -10,17 +10,17 @@ import pytest
 import torch
 
 from kdcs.config import ConfigError, load_config
-from kdcs.data.cache import prepare
-from kdcs.data.deepsense import read_scenario
+from kdcs.data.cache.build import prepare
+from kdcs.data.deepsense.reader import read_scenario
 from kdcs.data.partition import windows_in_sequences
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.data.windows import WindowBatcher, WindowSpec, build_windows
 from kdcs.distill.batch_context import inputs_for
-from kdcs.distill.checkpoint import load_model_weights
 from kdcs.distill.composer import alpha_recipe, build_composer
 from kdcs.distill.prediction import evaluate_model
 from kdcs.distill.train_config import OptimConfig, TrainConfig, learning_rate_at
 from kdcs.distill.trainer import Trainer
+from kdcs.models.weights import load_model_weights
 from tests.fixtures.scenario_factory import make_scenario
 from tests.fixtures.training import files_under, make_batchers, quick_config, tiny_model
 

@@ -7,10 +7,11 @@ import json
 import pytest
 import torch
 
-from kdcs.distill.checkpoint import CheckpointError, latest_checkpoint, load_model_weights
+from kdcs.distill.checkpoint import latest_checkpoint
 from kdcs.distill.composer import build_composer
 from kdcs.distill.teacher_outputs import CachedTeacher
 from kdcs.distill.trainer import Trainer, TrainingDiverged
+from kdcs.models.weights import CheckpointError, load_model_weights
 from tests.fixtures.training import (
     Killed,
     NaNAfter,

@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from kdcs.distill.checkpoint import AVERAGE_FILE, MODEL_FILE, latest_checkpoint, read_safetensors
+from kdcs.distill.checkpoint import AVERAGE_FILE, MODEL_FILE, latest_checkpoint
 from kdcs.distill.composer import build_composer
 from kdcs.distill.trainer import BEST_WEIGHTS, Trainer
 from kdcs.distill.weight_average import WeightAverage
+from kdcs.models.weights import read_safetensors
 from tests.fixtures.training import make_batchers, quick_config, tiny_model
 
 

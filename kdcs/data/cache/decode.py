@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from kdcs.data.cache_manifest import csv_line_of_index, scenario_csv_path
+from kdcs.data.cache.manifest import csv_line_of_index, scenario_csv_path
 from kdcs.data.errors import cell_error
 from kdcs.data.preprocess import PreprocessConfig, load_camera_gray, load_radar_map
 from kdcs.data.table import CAMERA, RADAR, SampleTable

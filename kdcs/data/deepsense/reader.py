@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kdcs.data.deepsense_cells import seconds_since_first
-from kdcs.data.deepsense_rows import (
+from kdcs.data.deepsense.cells import seconds_since_first
+from kdcs.data.deepsense.rows import (
     BEAM_COLUMN,
     INDEX_COLUMN,
     POWER_COLUMN,

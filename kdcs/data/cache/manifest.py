@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kdcs.data.deepsense import find_scenario_csv
+from kdcs.data.deepsense.reader import find_scenario_csv
 from kdcs.data.errors import DataError
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.data.table import SampleTable

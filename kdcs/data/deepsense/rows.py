@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kdcs.data.deepsense_cells import (
+from kdcs.data.deepsense.cells import (
     BadCell,
     check_image_file,
     check_radar_file,

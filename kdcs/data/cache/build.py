@@ -8,7 +8,7 @@ Layout of a cache folder (N samples; one .npy per array, opened with mmap_mode="
 
 A build goes into `<cache_dir>.tmp-<pid>` and is renamed into place only when complete, so a
 crash never leaves a folder that looks finished. Files are decoded by a pool of worker processes
-that write straight into the preallocated memmaps (`kdcs.data.cache_decode`): memory stays flat
+that write straight into the preallocated memmaps (`kdcs.data.cache.decode`): memory stays flat
 whatever N is.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from kdcs.atomic_files import write_json_atomically
-from kdcs.data.cache_decode import ProgressCallback, decode_files
-from kdcs.data.cache_manifest import (
+from kdcs.data.cache.decode import ProgressCallback, decode_files
+from kdcs.data.cache.manifest import (
     MANIFEST_NAME,
     build_manifest,
     cache_folder_status,
@@ -92,7 +92,7 @@ def cache_status(
     *,
     modalities: tuple[str, ...] | list[str] | None = None,
 ) -> str:
-    """ "fresh", "missing", "stale: <reason>" or "partial: <reason>" (see `kdcs.data.cache_manifest`)."""
+    """ "fresh", "missing", "stale: <reason>" or "partial: <reason>" (see `kdcs.data.cache.manifest`)."""
     return cache_folder_status(table, Path(cache_dir), config, _cached_modalities(table, modalities))
 
 
