@@ -12,12 +12,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kdcs.collab.encodings import ENCODING_NAMES, EncodingOptions
+from kdcs.collab.encodings.defaults import default_encoding
 from kdcs.config import ConfigError, merge
 from kdcs.data.prepared import DataConfig
 from kdcs.distill.train_config import TrainConfig
 from kdcs.models import ModelConfig
 
-ENCODINGS = ("fp32", "fp16", "int8", "topk")
+ENCODINGS = ("auto", *ENCODING_NAMES)
 PARTITIONS = ("ap", "iid", "dirichlet")
 RUNNERS = ("sequential", "processes")
 FAULT_KINDS = ("crash", "hang", "nan", "garbage")
@@ -110,8 +112,13 @@ class CollabConfig:
         `runner` and `workers` then do not apply: every node is its own SuperNode process).
     rounds: communication rounds. local_epochs: epochs of local training per round.
     distill_epochs: epochs of distillation on received knowledge per round (proxy-exchange protocols).
-    payload_encoding: "fp32", "fp16", "int8" (per-tensor scale) or "topk" (top-k sparse logits;
-        weights then go as fp32). topk: k of "topk".
+    payload_encoding: how tensors travel (`kdcs.collab.encodings`): "auto" (the protocol's measured
+        default: "sqrt-lzma" for soft labels, fp32 for weights), "fp32", "fp16", "int8" (soft labels as
+        log-probabilities), "topk" (top-k logits + flat fill, exact at T=1 only), "topk-tail" (top-k at
+        kd_temperature + the tail's mass), "beam-dct" (a few cosines of the log-profile over the beams),
+        "sqrt-lzma" (sqrt-probabilities at kd_temperature, rounded, LZMA-compressed); the last four send
+        weights as fp32. topk: k of "topk" and "topk-tail". payload_sqrt_levels: L of "sqrt-lzma" (mean KL
+        at T about 64 / (6 L^2)). payload_dct_coefficients: cosines per slot of "beam-dct".
     proxy: which windows form the shared proxy set: "train" or "val" windows of the central AP's
         time instants (each node sees them through its own sensors); proxy_windows: at most this many.
     kd_temperature: T of the KD losses on exchanged logits (logit_kd, multi_teacher; dml uses 1).
@@ -126,8 +133,12 @@ class CollabConfig:
     rounds: int = 3
     local_epochs: int = 1
     distill_epochs: int = 1
-    payload_encoding: Literal["fp32", "fp16", "int8", "topk"] = "fp32"
+    payload_encoding: Literal[
+        "auto", "fp32", "fp16", "int8", "topk", "topk-tail", "beam-dct", "sqrt-lzma"
+    ] = "auto"
     topk: int = 8
+    payload_sqrt_levels: int = 24
+    payload_dct_coefficients: int = 12
     kd_temperature: float = 4.0
     proxy: Literal["train", "val"] = "train"
     proxy_windows: int = 256
@@ -145,6 +156,18 @@ class CollabConfig:
     nodes: tuple[NodeConfig, ...] = ()
     faults: tuple[FaultConfig, ...] = ()
     flower: FlowerConfig = field(default_factory=FlowerConfig)
+
+
+def payload_codec(config: CollabConfig) -> tuple[str, EncodingOptions]:
+    """The payload encoding this run's tensors travel in (with "auto" resolved) and its settings."""
+    name = default_encoding(config.protocol) if config.payload_encoding == "auto" else config.payload_encoding
+    options = EncodingOptions(
+        topk=config.topk,
+        temperature=config.kd_temperature,
+        sqrt_levels=config.payload_sqrt_levels,
+        dct_coefficients=config.payload_dct_coefficients,
+    )
+    return name, options
 
 
 def node_model_config(config: CollabConfig, node: NodeConfig) -> ModelConfig:
@@ -224,6 +247,8 @@ def _check_ranges(config: CollabConfig) -> None:
         "local_epochs": config.local_epochs >= 0,
         "distill_epochs": config.distill_epochs >= 0,
         "topk": 1 <= config.topk <= config.student.num_beams,
+        "payload_sqrt_levels": 1 <= config.payload_sqrt_levels <= 255,
+        "payload_dct_coefficients": 0 <= config.payload_dct_coefficients < config.student.num_beams,
         "proxy_windows": config.proxy_windows >= 1,
         "kd_temperature": config.kd_temperature > 0,
         "dirichlet_alpha": config.dirichlet_alpha > 0,

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from kdcs.collab.config import payload_codec
 from kdcs.collab.node import CollabNode
 from kdcs.collab.payload import Payload
 from kdcs.collab.protocol import Protocol
@@ -40,8 +41,8 @@ def node_side(
     reply = protocol.handshake_step(node) if handshake else protocol.node_step(node, instruction)
     if fault == "nan":
         reply = poisoned(reply)
-    config = protocol.config
-    data = reply.encode(config.payload_encoding, config.topk)
+    encoding, options = payload_codec(protocol.config)
+    data = reply.encode(encoding, options=options)
     return os.urandom(len(data)) if fault == "garbage" else data
 
 

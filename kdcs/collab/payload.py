@@ -5,14 +5,10 @@ The header names the payload kind, free JSON metadata and, per tensor, its name,
 encoding and byte count. These bytes are exactly what a transport carries (the local runner and
 the Flower apps alike), so the byte ledger counts `len(encoded)`.
 
-Encodings (they change floating tensors only; integer tensors such as window ids go as they are):
-    fp32, fp16: the values cast;
-    int8: symmetric per-tensor quantisation, x ~ scale * q with q in [-127, 127];
-    topk: for tensors named in `logit_keys`, per row of the last axis (C classes) the k largest
-        logits (fp16) with their indices (uint8 when C <= 256) plus one fill value (fp16) that
-        stands for every other class. The fill is log(rest mass / (C - k)), so softmax of the
-        rebuilt row keeps the k kept probabilities exactly and spreads the rest evenly. Other
-        float tensors (weights) go as fp32.
+Encodings (`kdcs.collab.encodings`) change floating tensors only; integer tensors such as window ids
+go as they are. A payload encoding names one codec for soft labels (the tensors named in `logit_keys`,
+logits over the last axis) and one for every other float tensor (weights); each tensor entry records
+the codec it was written with and that codec's settings, so decoding needs no options.
 Decoding rejects anything malformed with a PayloadError saying why: wrong magic, truncated or
 inconsistent bytes, non-finite values, out-of-range indices, or (with a PayloadSpec) the wrong
 kind, keys or shapes. A rejected payload never reaches an aggregate.
@@ -20,6 +16,7 @@ kind, keys or shapes. A rejected payload never reaches an aggregate.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from collections.abc import Mapping
@@ -28,14 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from kdcs.collab.encodings import CODECS, EncodingOptions, PayloadError, payload_encoding
+from kdcs.collab.encodings.base import read_array
+
 MAGIC = b"KDCSPAY1"
-ENCODINGS = ("fp32", "fp16", "int8", "topk")
 _LENGTH = struct.Struct("<I")
 _ALLOWED_DTYPES = ("float32", "float64", "float16", "int64", "int32", "int16", "uint8", "int8", "bool")
-
-
-class PayloadError(ValueError):
-    """A received payload that is malformed or not what the receiver expected."""
 
 
 @dataclass(frozen=True)
@@ -61,13 +56,21 @@ class Payload:
     def __post_init__(self) -> None:
         self.tensors = {name: _as_numpy(value) for name, value in self.tensors.items()}
 
-    def encode(self, encoding: str = "fp32", topk: int = 8) -> bytes:
-        """The payload as bytes in `encoding` (see the module docstring)."""
-        if encoding not in ENCODINGS:
-            raise ValueError(f"unknown payload encoding {encoding!r}; known: {ENCODINGS}")
+    def encode(
+        self, encoding: str = "fp32", topk: int | None = None, *, options: EncodingOptions | None = None
+    ) -> bytes:
+        """The payload as bytes in `encoding` (a name of `kdcs.collab.encodings.ENCODINGS`).
+
+        options: the lossy codecs' settings (k, temperature, levels, coefficients); `topk`, when
+        given, overrides options.topk (the former signature).
+        """
+        chosen = payload_encoding(encoding)
+        options = options or EncodingOptions()
+        if topk is not None:
+            options = dataclasses.replace(options, topk=topk)
         entries, blobs = [], []
         for name, array in self.tensors.items():
-            entry, parts = _encode_tensor(name, array, encoding, topk, name in self.logit_keys)
+            entry, parts = _encode_tensor(name, array, chosen, options, name in self.logit_keys)
             entry["nbytes"] = sum(len(part) for part in parts)
             entries.append(entry)
             blobs.extend(parts)
@@ -100,40 +103,16 @@ def _as_numpy(value: Any) -> np.ndarray:
     return array
 
 
-def _encode_tensor(name: str, array: np.ndarray, encoding: str, topk: int, is_logits: bool):
+def _encode_tensor(name: str, array: np.ndarray, encoding, options: EncodingOptions, is_logits: bool):
     entry: dict[str, Any] = {"name": name, "shape": list(array.shape), "dtype": array.dtype.name}
     if not np.issubdtype(array.dtype, np.floating):
         return {**entry, "encoding": "raw"}, [array.tobytes()]
-    if encoding == "topk" and is_logits and array.ndim >= 1 and array.shape[-1] > 0:
-        return _encode_topk(entry, array.astype(np.float64), topk)
-    if encoding == "fp16":
-        return {**entry, "encoding": "fp16"}, [array.astype(np.float16).tobytes()]
-    if encoding == "int8":
-        peak = float(np.max(np.abs(array))) if array.size else 0.0
-        # a NaN or infinite tensor gets a NaN scale, so the receiver rejects it instead of reading zeros
-        scale = peak / 127.0 if peak > 0 or not np.isfinite(peak) else 1.0
-        scale = scale if np.isfinite(scale) else float("nan")
-        quantised = np.clip(np.round(np.nan_to_num(array / scale)), -127, 127).astype(np.int8)
-        return {**entry, "encoding": "int8", "scale": scale}, [quantised.tobytes()]
-    return {**entry, "encoding": "fp32"}, [array.astype(np.float32).tobytes()]
-
-
-def _encode_topk(entry: dict[str, Any], array: np.ndarray, topk: int):
-    classes = array.shape[-1]
-    k = min(topk, classes)
-    rows = array.reshape(-1, classes)  # [R, C]
-    order = np.argsort(-rows, axis=1, kind="stable")[:, :k]  # [R, k]
-    values = np.take_along_axis(rows, order, axis=1)  # [R, k]
-    rest = rows.copy()
-    np.put_along_axis(rest, order, -np.inf, axis=1)
-    peak = rows.max(axis=1, keepdims=True)  # [R, 1]
-    with np.errstate(divide="ignore"):
-        rest_mass = np.log(np.exp(rest - peak).sum(axis=1)) + peak[:, 0]  # log sum of the dropped exps
-    fill = rest_mass - np.log(max(classes - k, 1)) if classes > k else np.zeros(rows.shape[0])
-    index_dtype = np.uint8 if classes <= 256 else np.uint16
-    parts = [order.astype(index_dtype).tobytes(), values.astype(np.float16).tobytes()]
-    parts.append(np.maximum(fill, -6e4).astype(np.float16).tobytes())  # fp16 floor instead of -inf
-    return {**entry, "encoding": "topk", "k": k, "index_dtype": np.dtype(index_dtype).name}, parts
+    # soft labels with a class axis; a non-finite row goes by the values codec, which keeps the
+    # NaN or inf for the receiver to reject
+    as_labels = is_logits and array.ndim >= 1 and array.shape[-1] > 0 and bool(np.all(np.isfinite(array)))
+    codec = encoding.logits if as_labels else encoding.values
+    fields, parts = codec.encode(array, options)
+    return {**entry, **fields}, parts
 
 
 def _read_header(data: bytes) -> tuple[dict[str, Any], bytes]:
@@ -181,20 +160,12 @@ def _check_header(header: Any) -> None:
 
 def _decode_tensor(entry: dict[str, Any], blob: bytes) -> np.ndarray:
     name, shape, encoding = entry["name"], tuple(entry["shape"]), entry.get("encoding")
-    count = int(np.prod(shape, dtype=np.int64))
     try:
         if encoding == "raw":
-            array = _frombuffer(blob, np.dtype(entry["dtype"]), count, name).reshape(shape)
-        elif encoding in ("fp32", "fp16"):
-            stored = np.float32 if encoding == "fp32" else np.float16
-            array = _frombuffer(blob, np.dtype(stored), count, name).astype(np.float32).reshape(shape)
-        elif encoding == "int8":
-            scale = float(entry.get("scale", float("nan")))
-            array = (_frombuffer(blob, np.dtype(np.int8), count, name).astype(np.float32) * scale).reshape(
-                shape
-            )
-        elif encoding == "topk":
-            array = _decode_topk(entry, blob, shape)
+            count = int(np.prod(shape, dtype=np.int64))
+            array = read_array(blob, entry["dtype"], count, name).reshape(shape)
+        elif isinstance(encoding, str) and encoding in CODECS:
+            array = CODECS[encoding].decode(entry, blob, shape)
         else:
             raise PayloadError(f"tensor {name!r} has unknown encoding {encoding!r}")
     except (TypeError, ValueError) as error:
@@ -204,33 +175,6 @@ def _decode_tensor(entry: dict[str, Any], blob: bytes) -> np.ndarray:
     if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
         raise PayloadError(f"tensor {name!r} holds NaN or infinite values")
     return array
-
-
-def _frombuffer(blob: bytes, dtype: np.dtype, count: int, name: str) -> np.ndarray:
-    if len(blob) != count * dtype.itemsize:
-        raise PayloadError(f"tensor {name!r} has {len(blob)} bytes, its shape needs {count * dtype.itemsize}")
-    return np.frombuffer(blob, dtype=dtype, count=count).copy()
-
-
-def _decode_topk(entry: dict[str, Any], blob: bytes, shape: tuple[int, ...]) -> np.ndarray:
-    name, k = entry["name"], int(entry.get("k", 0))
-    if not shape or not 1 <= k <= shape[-1]:
-        raise PayloadError(f"tensor {name!r}: top-k entry with k={k} does not fit shape {shape}")
-    classes, rows = shape[-1], int(np.prod(shape[:-1], dtype=np.int64))
-    index_dtype = np.dtype(entry.get("index_dtype", "uint8"))
-    sizes = (rows * k * index_dtype.itemsize, rows * k * 2, rows * 2)
-    if sum(sizes) != len(blob):
-        raise PayloadError(
-            f"tensor {name!r} has {len(blob)} bytes, top-{k} of shape {shape} needs {sum(sizes)}"
-        )
-    indices = np.frombuffer(blob[: sizes[0]], dtype=index_dtype).reshape(rows, k).astype(np.int64)
-    values = np.frombuffer(blob[sizes[0] : sizes[0] + sizes[1]], dtype=np.float16).reshape(rows, k)
-    fill = np.frombuffer(blob[sizes[0] + sizes[1] :], dtype=np.float16).astype(np.float32)
-    if indices.size and int(indices.max()) >= classes:
-        raise PayloadError(f"tensor {name!r} has a top-k index beyond its {classes} classes")
-    dense = np.repeat(fill[:, None], classes, axis=1)  # [R, C]
-    np.put_along_axis(dense, indices, values.astype(np.float32), axis=1)
-    return dense.reshape(shape)
 
 
 def check_payload(payload: Payload, spec: PayloadSpec) -> None:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kdcs.collab.config import CollabConfig
+from kdcs.collab.config import CollabConfig, payload_codec
 from kdcs.collab.ledger import ByteLedger
 from kdcs.collab.payload import Payload, PayloadError
 from kdcs.collab.protocol import HANDSHAKE_ROUND, Protocol, window_ids_spec
@@ -79,8 +79,9 @@ class Rounds:
         self, round: int, instructions: Mapping[str, Payload], handshake: bool = False
     ) -> list[NodeOutcome]:
         sent = {}
+        encoding, options = payload_codec(self.config)
         for name, instruction in instructions.items():
-            sent[name] = instruction.encode(self.config.payload_encoding, self.config.topk)
+            sent[name] = instruction.encode(encoding, options=options)
             self.ledger.record(round, name, "down", instruction.kind, len(sent[name]))
         results = self.deliver(round, sent, handshake)
         outcomes = [

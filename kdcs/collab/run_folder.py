@@ -20,7 +20,7 @@ import yaml
 
 from kdcs.atomic_files import write_json_atomically, write_text_atomically
 from kdcs.collab.centre import Centre
-from kdcs.collab.config import CollabConfig
+from kdcs.collab.config import CollabConfig, payload_codec
 from kdcs.collab.ledger import ByteLedger
 from kdcs.collab.node import CollabNode
 from kdcs.config import to_dict
@@ -60,7 +60,7 @@ def collab_results(
         "protocol": config.protocol,
         "engine": config.engine,
         "runner": config.runner,
-        "payload_encoding": config.payload_encoding,
+        "payload_encoding": payload_codec(config)[0],
         "rounds": config.rounds,
         "seconds": round(seconds, 2),
         "nodes": nodes,
