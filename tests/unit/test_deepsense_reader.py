@@ -210,6 +210,18 @@ BAD_CELLS = [
     ("short power", lambda f: factory.short_power(f, 4), "unit1_pwr_60ghz", "holds 63 values, expected 64"),
     ("text gps", lambda f: factory.text_in_gps(f, 4), "unit2_loc_cal", "gps_location_cal_3.txt holds text"),
     ("2-D radar cube", lambda f: factory.wrong_radar_shape(f, 4), "unit1_radar", "expected a 3-D"),
+    (
+        "fewer samples",
+        lambda f: factory.wrong_radar_shape(f, 4, shape=(4, 16, 8)),
+        "unit1_radar",
+        "holds shape (4, 16, 8), but the scenario's other radar files hold (4, 32, 8)",
+    ),
+    (
+        "other antennas",
+        lambda f: factory.wrong_radar_shape(f, 4, shape=(1, 256, 128)),
+        "unit1_radar",
+        "holds shape (1, 256, 128), but the scenario's other radar files hold (4, 32, 8)",
+    ),
     ("duplicate index", lambda f: factory.duplicate_index(f, 4, 2), "index", "index 1 repeats line 2"),
     (
         "beam 0",
@@ -247,6 +259,21 @@ def test_wrong_npy_radar_shape_is_named(tmp_path):
     factory.wrong_radar_shape(folder, 3, shape=(4, 16, 2))
     with pytest.raises(DataError, match=r"line 3 .*'unit1_radar'.*shape \(4, 16, 2\), expected a 2-D"):
         read_scenario(folder)
+
+
+def test_odd_radar_shape_is_skipped_in_line_order_with_its_reason(tmp_path):
+    # Prepare: a bad GPS file after the odd radar row, so reasons come back in CSV line order
+    folder = small_scenario(tmp_path)
+    factory.wrong_radar_shape(folder, 3, shape=(4, 16, 8))
+    factory.text_in_gps(folder, 6)
+
+    # Execute
+    table = read_scenario(folder, skip_bad_rows=True)
+
+    # Assert
+    assert len(table) == 8
+    assert [(row.csv_row, row.column) for row in table.skipped] == [(3, "unit1_radar"), (6, "unit2_loc_cal")]
+    assert "(4, 16, 8), but the scenario's other radar files hold (4, 32, 8)" in table.skipped[0].reason
 
 
 def test_check_images_off_only_checks_existence(tmp_path):

@@ -148,8 +148,8 @@ def _npy_shape(path: Path) -> tuple[int, ...]:
     return tuple(array.shape)
 
 
-def check_radar_file(path: Path, expected_shape: tuple[int, ...] | None) -> str:
-    """Check a radar file's shape; return its kind, RAW_CUBE (.mat) or RANGE_ANGLE (.npy).
+def check_radar_file(path: Path, expected_shape: tuple[int, ...] | None) -> tuple[str, tuple[int, ...]]:
+    """Check a radar file's shape; return its kind, RAW_CUBE (.mat) or RANGE_ANGLE (.npy), and its shape.
 
     Parameters: expected_shape: the exact shape required, or None to accept any 3-D cube
     [rx, samples, chirps] or 2-D map [range, angle].
@@ -166,7 +166,7 @@ def check_radar_file(path: Path, expected_shape: tuple[int, ...] | None) -> str:
         raise BadCell(f"radar file {path} holds shape {shape}, expected a {wanted_ndim}-D {layout} array")
     if expected_shape is not None and shape != tuple(expected_shape):
         raise BadCell(f"radar file {path} holds shape {shape}, expected {tuple(expected_shape)}")
-    return kind
+    return kind, shape
 
 
 def parse_time_stamp(cell: str) -> tuple[float, bool]:

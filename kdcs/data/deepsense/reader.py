@@ -22,6 +22,7 @@ from kdcs.data.deepsense.rows import (
     BEAM_COLUMN,
     INDEX_COLUMN,
     POWER_COLUMN,
+    RADAR_COLUMN,
     SEQ_INDEX_COLUMN,
     RowProblem,
     RowReader,
@@ -147,23 +148,47 @@ def read_scenario(
     columns = _columns_or_raise(csv_path, header)
     reader = RowReader(folder, columns, check_images, expected_radar_shape, num_beams)
     kept, skipped, first_line_of_index = [], [], {}
+
+    def refuse_or_skip(line: int, position: int, cells: list[str], problem: RowProblem) -> None:
+        if not skip_bad_rows:
+            raise cell_error(csv_path, line, problem.column, problem.reason) from None
+        has_index = columns.index is not None and columns.index < len(cells)
+        index_cell = cells[columns.index] if has_index else str(position)
+        skipped.append(SkippedRow(line, index_cell.strip(), problem.column, problem.reason))
+
     for position, (line, cells) in enumerate(rows, start=1):
         try:
             fields = reader.read(cells, default_index=position)
             _check_unique_index(fields["index"], line, first_line_of_index)
         except RowProblem as problem:
-            if not skip_bad_rows:
-                raise cell_error(csv_path, line, problem.column, problem.reason) from None
-            has_index = columns.index is not None and columns.index < len(cells)
-            index_cell = cells[columns.index] if has_index else str(position)
-            skipped.append(SkippedRow(line, index_cell.strip(), problem.column, problem.reason))
+            refuse_or_skip(line, position, cells, problem)
             continue
         first_line_of_index[fields["index"]] = line
-        kept.append(fields)
+        kept.append((line, position, cells, fields))
+    common_shape = _common_radar_shape(kept) if columns.radar is not None else None
+    for line, position, cells, fields in kept:
+        if common_shape is not None and fields["radar"][2] != common_shape:
+            refuse_or_skip(line, position, cells, _radar_shape_problem(fields["radar"], common_shape))
+    kept = [f for _, _, _, f in kept if common_shape is None or f["radar"][2] == common_shape]
+    skipped.sort(key=lambda row: row.csv_row)
     if not kept:
         why = f"; first problem: line {skipped[0].csv_row}, {skipped[0].reason}" if skipped else ""
         raise DataError(f"{csv_path}: no usable data rows{why}.")
     return _assemble(csv_path, header, columns, kept, skipped, num_beams, len(rows))
+
+
+def _common_radar_shape(kept: list[tuple[int, int, list[str], dict]]) -> tuple[int, ...] | None:
+    """The radar shape most rows hold (the first seen on a tie): every cube or map must have it,
+    or the cache would silently resize the odd one out (one such row differed by 18.6 dB)."""
+    shapes = Counter(fields["radar"][2] for _, _, _, fields in kept)
+    return max(shapes, key=shapes.__getitem__) if shapes else None
+
+
+def _radar_shape_problem(radar: tuple[Path, str, tuple[int, ...]], common: tuple[int, ...]) -> RowProblem:
+    path, _, shape = radar
+    return RowProblem(
+        RADAR_COLUMN, f"radar file {path} holds shape {shape}, but the scenario's other radar files hold {common}"
+    )
 
 
 def _check_unique_index(index: int, line: int, first_line_of_index: dict[int, int]) -> None:

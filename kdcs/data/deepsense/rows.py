@@ -123,7 +123,7 @@ class RowReader:
 
     def read(self, cells: list[str], default_index: int) -> dict[str, object]:
         """Checked values of one row: {"index": int, "seq_index": int, "beam": 0-based int,
-        "power": [num_beams] float64, "camera": Path, "radar": (Path, kind), "bs_gps": [2],
+        "power": [num_beams] float64, "camera": Path, "radar": (Path, kind, shape), "bs_gps": [2],
         "ue_gps": [2], "time": (seconds, is_time_of_day)} for the columns present.
         `default_index` is used as the index when the CSV has no index column."""
         fields: dict[str, object] = {"index": default_index}
@@ -150,13 +150,13 @@ class RowReader:
         check_image_file(path, self.check_images)
         return path
 
-    def _radar(self, cell: str) -> tuple[Path, str]:
+    def _radar(self, cell: str) -> tuple[Path, str, tuple[int, ...]]:
         path = self._path(cell)
-        kind = check_radar_file(path, self.expected_radar_shape)
+        kind, shape = check_radar_file(path, self.expected_radar_shape)
         if self.radar_kind is not None and kind != self.radar_kind:
             raise BadCell(f"radar file {path} is a {kind} file but earlier rows hold {self.radar_kind} files")
         self.radar_kind = kind
-        return path, kind
+        return path, kind, shape
 
     def _bs_location(self, cell: str) -> np.ndarray:
         # Real scenarios point every row at the same BS file: read each distinct path once.
