@@ -63,12 +63,15 @@ def _parity_batches(
         batches, source = list(calibration_batches), name
     if not batches:
         raise DeployError("calibration_batches is empty; give at least one batch or None for random inputs")
+    # The graphs take the dtypes they were traced with; the cache keeps radar as float16 (half the
+    # bytes), which PyTorch models upcast themselves but ONNX Runtime refuses.
+    graph_dtypes = {m: x.numpy().dtype for m, x in example_batch(loaded.config, 1).items()}
     as_numpy = []
     for batch in batches:
         missing = [m for m in modalities if m not in batch]
         if missing:
             raise DeployError(f"calibration batch has no {missing[0]!r} input (the model reads {modalities})")
-        as_numpy.append({m: np.asarray(batch[m])[:, -history:] for m in modalities})
+        as_numpy.append({m: np.asarray(batch[m])[:, -history:].astype(graph_dtypes[m]) for m in modalities})
     return source, as_numpy
 
 
@@ -222,6 +225,7 @@ def export_onnx(
         camera_size=loaded.config.image_size, radar_size=loaded.config.radar_size
     )
     out_dir = Path(out_dir)
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -244,4 +248,6 @@ def export_onnx(
         write_json_atomically(out_dir / METADATA_FILE, metadata)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out_dir.iterdir()):  # a failed export leaves no empty folder behind
+            out_dir.rmdir()
     return metadata

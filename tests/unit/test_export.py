@@ -152,3 +152,36 @@ def test_a_tampered_graph_file_is_refused_on_load(exported, tmp_path):
         load_exported(copy).predict(_test_split(test))
     with pytest.raises(DeployError, match="not a kdcs export folder"):
         load_exported(tmp_path)
+
+
+def _radar_student(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """Weights of an untrained radar student and one batch as the cache gives it (radar float16)."""
+    torch.manual_seed(0)
+    config = ModelConfig(
+        architecture="radar-student", history=3, horizon=1, radar_size=(8, 8), radar_student_channels=(4, 8)
+    )
+    save_model_weights(tmp_path / "radar.safetensors", build_model(config))
+    radar = (10.0 * np.random.default_rng(0).standard_normal((6, 3, 8, 8))).astype(np.float16)
+    return tmp_path / "radar.safetensors", {"radar": radar}
+
+
+def test_a_radar_student_exports_from_float16_cached_radar(tmp_path):
+    weights, batch = _radar_student(tmp_path)
+
+    metadata = export_onnx(weights, tmp_path / "out", int8=False, calibration_batches=[batch])
+
+    assert metadata["parity"]["windows"] == 6 and metadata["parity"]["fp32_max_abs_diff"] <= 1e-4
+    assert (tmp_path / "out" / "model.onnx").is_file()
+
+
+def test_a_failed_export_leaves_no_folder_behind(tmp_path, monkeypatch):
+    weights, batch = _radar_student(tmp_path)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("kdcs.deploy.export.export_graphs", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        export_onnx(weights, tmp_path / "out", int8=False, calibration_batches=[batch])
+
+    assert not (tmp_path / "out").exists()
