@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.storage import read_only_folder, small_disk
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,3 +46,22 @@ def _tool_homes_in_tmp(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MPLCONFIGDIR", str(home / "matplotlib"))
     # caches a test builds without naming a folder go to tmp, never into the working tree
     monkeypatch.setenv("KDCS_CACHE_DIR", str(home / "kdcs-cache"))
+
+
+@pytest.fixture
+def full_disk(tmp_path) -> Iterator[Path]:
+    """A 256 KiB tmpfs: anything bigger than that fails to write (skipped where mount is not allowed)."""
+    with small_disk(tmp_path / "small-disk", 256 * 1024) as folder:
+        if folder is None:
+            pytest.skip("mounting a tmpfs is not allowed here (needs root)")
+        yield folder
+
+
+@pytest.fixture
+def read_only(tmp_path) -> Iterator[Path]:
+    """An empty folder nothing can be written into."""
+    try:
+        with read_only_folder(tmp_path / "read-only") as folder:
+            yield folder
+    except RuntimeError as why:
+        pytest.skip(str(why))

@@ -17,9 +17,12 @@ def user_errors() -> Iterator[None]:
     from kdcs.data.errors import DataError
     from kdcs.deploy.source import DeployError
     from kdcs.models.weights import CheckpointError
+    from kdcs.storage import StorageError
 
     try:
         yield
-    except (ConfigError, DataError, CheckpointError, DeployError, FileExistsError, FileNotFoundError) as exc:
+    except (
+        ConfigError, DataError, CheckpointError, DeployError, StorageError, FileExistsError, FileNotFoundError
+    ) as exc:  # fmt: skip
         err_console.print("[bold red]error:[/bold red] " + escape(str(exc)))
         raise typer.Exit(code=2) from None

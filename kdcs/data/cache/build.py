@@ -34,6 +34,17 @@ from kdcs.data.cache.manifest import (
 from kdcs.data.errors import DataError
 from kdcs.data.preprocess import PreprocessConfig, gps_to_local, motion_masks
 from kdcs.data.table import CAMERA, GPS, POWER, RADAR, SampleTable, sequence_runs
+from kdcs.storage import (
+    allocate_npy,
+    array_bytes,
+    check_free_space,
+    is_write_failure,
+    missing_folders,
+    remove_empty_folders,
+    write_failure,
+)
+
+SPACE_ADVICE = "free some space or choose another cache folder (--cache or $KDCS_CACHE_DIR)"
 
 
 @dataclass
@@ -190,8 +201,9 @@ def prepare(
     modalities: cache only these of the table's modalities (default: all it has).
 
     Output: the opened CacheHandle; `.status` and `.rebuilt_reason` say what happened.
-    Raises DataError naming the CSV line, column and file when a file cannot be decoded; the
-    previous cache folder (if any) is left as it was and no temporary folder remains.
+    Raises DataError naming the CSV line, column and file when a file cannot be decoded, and
+    StorageError when the disk lacks the space (checked first) or refuses a write; the previous
+    cache folder (if any) is left as it was and no temporary or newly created folder remains.
     """
     cache_dir = Path(cache_dir)
     chosen = _cached_modalities(table, modalities)
@@ -201,11 +213,18 @@ def prepare(
     _check_replaceable(cache_dir)
     _remove_abandoned_builds(cache_dir)
     temporary = cache_dir.with_name(f"{cache_dir.name}.tmp-{os.getpid()}")
+    layout = array_layout(table, config, chosen)
+    needed = sum(array_bytes(shape, dtype) for shape, dtype in layout.values())
+    check_free_space(temporary.parent, needed, f"the cache of {table.name}", SPACE_ADVICE)
+    created = missing_folders(temporary.parent)
     try:
-        _build(table, temporary, config, chosen, workers or os.cpu_count() or 1, progress)
+        _build(table, temporary, config, chosen, layout, workers or os.cpu_count() or 1, progress)
         _swap_into_place(temporary, cache_dir)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
+        remove_empty_folders(created)
+        if is_write_failure(error):
+            raise write_failure(error, f"the cache {cache_dir}", SPACE_ADVICE) from error
         raise
     handle = open_cache(cache_dir)
     handle.rebuilt_reason = "forced" if status == "fresh" else status
@@ -251,21 +270,21 @@ def _build(
     folder: Path,
     config: PreprocessConfig,
     modalities: tuple[str, ...],
+    layout: dict[str, tuple[tuple[int, ...], str]],
     workers: int,
     progress: ProgressCallback | None,
 ) -> None:
-    """Write every array into `folder`, then the manifest last."""
+    """Write every array of `layout` into `folder`, then the manifest last."""
     folder.mkdir(parents=True)
-    layout = array_layout(table, config, modalities)
     fingerprint = source_fingerprint(table)  # before decoding: a file edited meanwhile makes the cache stale
     _write_table_arrays(table, folder, layout)
-    for name in (CAMERA, RADAR):
-        if name in layout:
+    for name in (CAMERA, RADAR, "camera_motion"):
+        if name in layout:  # allocated up front: a full disk is an OSError now, not a SIGBUS in a worker
             shape, dtype = layout[name]
-            np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=dtype, shape=shape).flush()
+            allocate_npy(folder / f"{name}.npy", dtype, shape)
     decode_files(table, folder, config, modalities, workers, progress)
     if "camera_motion" in layout:
-        _write_motion_masks(table, folder, config, layout["camera_motion"][0])
+        _write_motion_masks(table, folder, config)
     write_json_atomically(
         folder / MANIFEST_NAME, build_manifest(table, config, modalities, layout, fingerprint)
     )
@@ -286,12 +305,10 @@ def _write_table_arrays(table: SampleTable, folder: Path, layout: dict[str, Any]
             np.save(folder / f"{name}.npy", np.asarray(array).astype(layout[name][1]), allow_pickle=False)
 
 
-def _write_motion_masks(
-    table: SampleTable, folder: Path, config: PreprocessConfig, shape: tuple[int, ...]
-) -> None:
+def _write_motion_masks(table: SampleTable, folder: Path, config: PreprocessConfig) -> None:
     """Masks per sequence from the cached frames, so no difference crosses a sequence boundary."""
     frames = np.load(folder / "camera.npy", mmap_mode="r")
-    masks = np.lib.format.open_memmap(folder / "camera_motion.npy", mode="w+", dtype=np.uint8, shape=shape)
+    masks = np.load(folder / "camera_motion.npy", mmap_mode="r+")
     for _, start, stop in table.sequence_bounds():
         masks[start:stop] = motion_masks(
             np.asarray(frames[start:stop]), config.mask_blur_sigma, config.mask_threshold

@@ -187,7 +187,8 @@ def _common_radar_shape(kept: list[tuple[int, int, list[str], dict]]) -> tuple[i
 def _radar_shape_problem(radar: tuple[Path, str, tuple[int, ...]], common: tuple[int, ...]) -> RowProblem:
     path, _, shape = radar
     return RowProblem(
-        RADAR_COLUMN, f"radar file {path} holds shape {shape}, but the scenario's other radar files hold {common}"
+        RADAR_COLUMN,
+        f"radar file {path} holds shape {shape}, but the scenario's other radar files hold {common}",
     )
 
 
