@@ -77,8 +77,14 @@ def array_bytes(shape: tuple[int, ...], dtype: str | np.dtype) -> int:
 
 
 def check_free_space(folder: Path, needed_bytes: int, what: str, advice: str) -> None:
-    """Raise StorageError when the file system of `folder` has less than `needed_bytes` free."""
-    free = shutil.disk_usage(existing_ancestor(folder)).free
+    """Raise StorageError when `folder` cannot be written (read-only, forbidden) or its file
+    system has less than `needed_bytes` free."""
+    landing = existing_ancestor(folder)
+    if os.statvfs(landing).f_flag & os.ST_RDONLY:
+        raise StorageError(f"cannot write {what} in {folder}: the file system there is read-only")
+    if not os.access(landing, os.W_OK | os.X_OK):
+        raise StorageError(f"cannot write {what} in {folder}: permission denied on {landing}")
+    free = shutil.disk_usage(landing).free
     if needed_bytes > free:
         raise StorageError(
             f"{what} needs {needed_bytes / 1e6:.1f} MB in {folder}, but only {free / 1e6:.1f} MB are free "

@@ -42,6 +42,7 @@ from kdcs.distill.checkpoint import (
     save_checkpoint,
 )
 from kdcs.distill.prediction import metric_value, predict, validation_summary
+from kdcs.distill.run_folder import check_room_for_an_epoch, kept_resumable_or_untouched
 from kdcs.distill.teacher_outputs import TeacherSource
 from kdcs.distill.train_config import OptimConfig, TrainConfig, learning_rate_at
 from kdcs.distill.train_logs import RunLogger
@@ -74,6 +75,11 @@ class TrainResult:
     stopped_reason: str
     run_dir: Path
     best_weights: Path | None = None
+
+    @property
+    def seconds(self) -> float:
+        """Training and validation time of every epoch, those before a resume included."""
+        return float(sum(row.get("seconds", 0.0) + row.get("val_seconds", 0.0) for row in self.history))
 
 
 def build_optimizer(parameters: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
@@ -132,16 +138,22 @@ class Trainer:
     # ------------------------------------------------------------------ the run
 
     def fit(self, resume: bool = False) -> TrainResult:
-        """Train up to config.epochs; resume=True continues from run_dir's last checkpoint (if any)."""
+        """Train up to config.epochs; resume=True continues from run_dir's last checkpoint (if any).
+
+        A failure keeps the last checkpoint, or, before the first one, leaves run_dir as it was
+        (`kdcs.distill.run_folder`); a full or read-only disk raises StorageError.
+        """
         if self.config.num_threads is not None:
             torch.set_num_threads(self.config.num_threads)
-        state = self._start(resume)
-        self.logger.start(state["history"])
-        try:
-            while state["stopped_reason"] is None:
-                self._run_epoch(state)
-        finally:
-            self.logger.close()
+        check_room_for_an_epoch(self.run_dir, self.model)
+        with kept_resumable_or_untouched(self.run_dir):
+            state = self._start(resume)
+            self.logger.start(state["history"])
+            try:
+                while state["stopped_reason"] is None:
+                    self._run_epoch(state)
+            finally:
+                self.logger.close()
         return self._finish(state)
 
     def _start(self, resume: bool) -> dict[str, Any]:
@@ -166,6 +178,8 @@ class Trainer:
             averaged=self.averaged,
         )
         self._check_resumable(checkpoint, state["train_config"])
+        columns = state.get("history_columns", ())  # the checkpoint's JSON sorts keys: restore the order
+        state["history"] = [{**{c: row[c] for c in columns if c in row}, **row} for row in state["history"]]
         if self.average is not None:
             self.average.updates = int(state.get("average_updates", 0))
         if state["stopped_reason"] is not None and state["stopped_reason"].startswith("completed"):
@@ -224,6 +238,7 @@ class Trainer:
         row["val_seconds"] = time.perf_counter() - started - train_seconds
         self._select(state, epoch, summary)
         state["history"].append(row)
+        state["history_columns"] = list(row)
         if self.average is not None:
             state["average_updates"] = self.average.updates
         self.logger.log_epoch(row)

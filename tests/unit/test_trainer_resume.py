@@ -37,6 +37,7 @@ KD_RECIPE = {
 
 def _kd_run(run_dir, kill_after=None, resume=False, seed=0, epochs=4):
     """A KD run with dropout (torch RNG) and shuffling (numpy RNG), from freshly built objects."""
+    torch.set_num_threads(1)  # as fit() sets it: the teacher cache is then computed alike in every run
     train, val, _ = make_batchers(history=8)
     teacher = tiny_model(history=8, seed=100, hidden=24)
     cache = CachedTeacher.build(teacher, [train, val], feature_keys=("final",))
@@ -71,6 +72,10 @@ def test_resume_after_a_kill_ends_with_the_uninterrupted_weights_and_metrics(tmp
         assert torch.equal(value, resumed.composer.state_dict()[key]), key
     rows = (tmp_path / "killed" / "metrics.csv").read_text().splitlines()
     assert len(rows) == 1 + 4  # header + one row per epoch, none twice
+    assert rows[0] == (tmp_path / "whole" / "metrics.csv").read_text().splitlines()[0]  # same column order
+    assert list(result.history[0]) == list(expected.history[0])
+    assert result.seconds == pytest.approx(sum(r["seconds"] + r["val_seconds"] for r in result.history))
+    assert result.seconds > sum(r["seconds"] + r["val_seconds"] for r in result.history[2:])
 
 
 def test_resuming_a_finished_run_trains_no_more(tmp_path):
