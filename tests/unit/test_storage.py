@@ -11,9 +11,9 @@ import errno
 import numpy as np
 import pytest
 
-import kdcs.data.cache as cache_module
-from kdcs.data.cache import open_cache, prepare
-from kdcs.data.deepsense import read_scenario
+import kdcs.data.cache.build as cache_module
+from kdcs.data.cache.build import open_cache, prepare
+from kdcs.data.deepsense.reader import read_scenario
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.storage import StorageError, allocate_npy, check_free_space, missing_folders, remove_empty_folders
 from tests.fixtures.scenario_factory import make_scenario
