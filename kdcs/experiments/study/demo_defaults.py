@@ -85,8 +85,7 @@ def collab_common() -> CollabConfig:
     return CollabConfig(
         rounds=3,
         local_epochs=2,
-        payload_encoding="topk",
-        topk=8,
+        payload_encoding="auto",  # sqrt-lzma soft labels, fp32 weights: measured in bench_encodings.py
         data=DataConfig(history=HISTORY, horizon=HORIZON),
         student=student,
         train=_train(epochs=1, lr=3e-3),
