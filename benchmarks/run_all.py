@@ -22,9 +22,17 @@ SCRIPTS = [
     "bench_readout.py",
     "bench_scenario5.py",  # needs ../shared/data/deepsense (skipped when absent)
     "bench_edge_student.py",  # after bench_kd.py: distils from its teacher
+    "bench_encodings.py",
     "bench_collab.py",
 ]
-SLOW = ("bench_design.py", "bench_kd.py", "bench_readout.py", "bench_edge_student.py", "bench_collab.py")
+SLOW = (
+    "bench_design.py",
+    "bench_kd.py",
+    "bench_readout.py",
+    "bench_edge_student.py",
+    "bench_encodings.py",
+    "bench_collab.py",
+)
 NEEDS_REAL_DATA = {"bench_scenario5.py": HERE.parents[1] / "shared/data/deepsense/scenario5"}
 
 
