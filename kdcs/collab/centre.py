@@ -13,9 +13,12 @@ import torch
 
 from kdcs.collab.config import CollabConfig
 from kdcs.collab.node import CollabNode
-from kdcs.collab.node_setup import DataViews, build_central_node
+from kdcs.collab.node_setup import DataViews, build_central_node, centre_sequences
 from kdcs.collab.protocol import TASK_ONLY
-from kdcs.config import from_dict
+from kdcs.collab.proxy_set import ProxyInputs, thinned
+from kdcs.config import ConfigError, from_dict
+from kdcs.data.partition import windows_in_sequences
+from kdcs.data.windows import WindowIndex
 from kdcs.models import ModelConfig, build_model
 
 
@@ -42,14 +45,28 @@ class Centre:
                 self.teacher_val = teacher.fit("teacher", self.config.central.train.epochs, TASK_ONLY)
         return teacher
 
-    def proxy_ids(self) -> np.ndarray:
-        """Sample ids of the shared proxy windows: the central AP's `proxy` split, evenly thinned."""
+    def reserved_windows(self) -> WindowIndex:
+        """The centre's own training windows: those of the sequences it kept out of the nodes' pool."""
+        train = self.views.of(self.config.central.ap).windows["train"]
+        return windows_in_sequences(train, centre_sequences(self.config, self.views))
+
+    def proxy_windows(self) -> WindowIndex:
+        """The proxy set in the centre's data: at most `proxy_windows` of its reserved windows."""
+        windows = thinned(self.reserved_windows(), self.config.proxy_windows)
+        if len(windows) == 0:
+            raise ConfigError(
+                "config key 'proxy_fraction' leaves the centre no training window of its own for the "
+                "proxy set; raise it"
+            )
+        return windows
+
+    def proxy_count(self) -> int:
+        return len(self.proxy_windows())
+
+    def proxy_inputs(self, modalities: tuple[str, ...]) -> ProxyInputs:
+        """What goes to a node reading `modalities`: the proxy windows' rows of those inputs only."""
         data = self.views.of(self.config.central.ap)
-        ids = np.asarray(data.cache.arrays["index"], dtype=np.int64)[data.windows[self.config.proxy].end_rows]
-        if ids.size > self.config.proxy_windows:
-            keep = np.linspace(0, ids.size - 1, self.config.proxy_windows).round().astype(np.int64)
-            ids = ids[np.unique(keep)]
-        return ids
+        return ProxyInputs.of(data.cache.arrays, self.proxy_windows(), modalities)
 
     def fresh_weights(self, model_config: dict) -> dict[str, np.ndarray]:
         """Initial weights of a model described by a node card's config (seeded by the run's seed)."""

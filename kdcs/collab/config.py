@@ -110,8 +110,19 @@ class CollabConfig:
     protocol: a key of `kdcs.collab.protocols.PROTOCOLS`.
     engine: "local" (in-process runner) or "flower" (a Flower deployment on loopback, see `flower`;
         `runner` and `workers` then do not apply: every node is its own SuperNode process).
-    rounds: communication rounds. local_epochs: epochs of local training per round.
-    distill_epochs: epochs of distillation on received knowledge per round (proxy-exchange protocols).
+    rounds: communication rounds. local_epochs: epochs of each round's training segment; a node's
+        training across rounds is one run of (rounds + 1) segments (see `kdcs.collab.protocol`).
+    min_epoch_steps: a node's training epoch takes at least this many optimiser steps (a node with
+        few windows goes round them again), so nodes of every size train the same number of steps
+        per round; 0 = one pass over the node's windows.
+    kd_weight: weight w of the KD term toward received knowledge in a node's training loss
+        (task + w * KD): on proxy windows at every step (fed-distill, mutual, ensemble-to-central's
+        student), on the node's own windows (edge-kd, central-kd).
+    kd_temperature: T of those KD terms (logit_kd, dml, multi_teacher).
+    distill_epochs: passes over the proxy windows each training epoch takes at least (a node with
+        few windows of its own then still distils as much); 0 = received knowledge is not used.
+    consensus: fed-distill's soft labels: the mean of the nodes' probabilities ("mean"), or weighted
+        by each node's number of training windows ("windows", as FedAvg weights its models).
     payload_encoding: how tensors travel (`kdcs.collab.encodings`): "auto" (the protocol's measured
         default: "sqrt-lzma" for soft labels, fp32 for weights), "fp32", "fp16", "int8" (soft labels as
         log-probabilities), "topk" (top-k logits + flat fill, exact at T=1 only), "topk-tail" (top-k at
@@ -119,9 +130,9 @@ class CollabConfig:
         "sqrt-lzma" (sqrt-probabilities at kd_temperature, rounded, LZMA-compressed); the last four send
         weights as fp32. topk: k of "topk" and "topk-tail". payload_sqrt_levels: L of "sqrt-lzma" (mean KL
         at T about 64 / (6 L^2)). payload_dct_coefficients: cosines per slot of "beam-dct".
-    proxy: which windows form the shared proxy set: "train" or "val" windows of the central AP's
-        time instants (each node sees them through its own sensors); proxy_windows: at most this many.
-    kd_temperature: T of the KD losses on exchanged logits (logit_kd, multi_teacher; dml uses 1).
+    proxy_fraction: share of the central AP's training sequences the centre keeps for itself before
+        its nodes are partitioned: the proxy set (`kdcs.collab.proxy_set`), disjoint from every
+        node's share. proxy_windows: at most this many of their windows form the proxy set.
     dirichlet_alpha: skew of "dirichlet" partitions. node_timeout_s: a node slower than this is missing.
     runner: "sequential" (nodes in turn) or "processes" (one worker process per node step).
     workers: concurrent worker processes (None = CPU count).
@@ -132,15 +143,18 @@ class CollabConfig:
     protocol: str = "fedavg"
     rounds: int = 3
     local_epochs: int = 1
+    min_epoch_steps: int = 0
+    kd_weight: float = 1.0
+    kd_temperature: float = 4.0
     distill_epochs: int = 1
+    consensus: Literal["mean", "windows"] = "mean"
     payload_encoding: Literal[
         "auto", "fp32", "fp16", "int8", "topk", "topk-tail", "beam-dct", "sqrt-lzma"
     ] = "auto"
     topk: int = 8
     payload_sqrt_levels: int = 24
     payload_dct_coefficients: int = 12
-    kd_temperature: float = 4.0
-    proxy: Literal["train", "val"] = "train"
+    proxy_fraction: float = 0.2
     proxy_windows: int = 256
     dirichlet_alpha: float = 0.5
     node_timeout_s: float = 600.0
@@ -250,6 +264,9 @@ def _check_ranges(config: CollabConfig) -> None:
         "payload_sqrt_levels": 1 <= config.payload_sqrt_levels <= 255,
         "payload_dct_coefficients": 0 <= config.payload_dct_coefficients < config.student.num_beams,
         "proxy_windows": config.proxy_windows >= 1,
+        "proxy_fraction": 0.0 <= config.proxy_fraction < 1.0,
+        "kd_weight": config.kd_weight >= 0,
+        "min_epoch_steps": config.min_epoch_steps >= 0,
         "kd_temperature": config.kd_temperature > 0,
         "dirichlet_alpha": config.dirichlet_alpha > 0,
         "node_timeout_s": config.node_timeout_s > 0,

@@ -4,11 +4,11 @@ The same class serves the edge nodes (APs) and the central node. A node only eve
 windows; what it learns from others arrives as arrays (soft labels, peer logits, weights) keyed by
 sample ids, the `index` of a time instant, which is the same at every AP of a multi-AP scenario.
 
-Local training reuses `kdcs.distill.trainer.Trainer` unchanged: each call trains the model kept in
-memory for a few epochs into a fresh folder `<run_dir>/nodes/<name>/<tag>` (checkpoints and logs of
-that step). The optimiser restarts every call, as in FedAvg and FedMD, and the trainer hands back
-the best validation epoch of the call. Received knowledge becomes a `CachedTeacher` looked up by
-window end row, so the composer and losses (logit_kd, multi_teacher, dml) are the usual ones.
+A node's local training across rounds is one training run (`kdcs.collab.local_training`): each
+round resumes it with the optimiser state and learning-rate schedule it had. Received knowledge
+becomes a `CachedTeacher` looked up by window end row, so the composer and losses (logit_kd,
+multi_teacher, dml) are the usual ones. The proxy windows are the centre's (`kdcs.collab.proxy_set`):
+their inputs arrive once and live in `state`; a node never reads them from its own data.
 """
 
 from __future__ import annotations
@@ -22,11 +22,19 @@ import torch
 from torch import nn
 
 from kdcs.collab.config import with_epochs
+from kdcs.collab.local_training import (
+    Segment,
+    deploy_best,
+    deploy_best_received,
+    keep_if_best_received,
+    train_segment,
+)
+from kdcs.collab.proxy_set import ProxyInputs
 from kdcs.data.prepared import PreparedData
 from kdcs.data.windows import WindowBatcher, WindowIndex, build_windows
 from kdcs.distill.composer import build_composer
-from kdcs.distill.prediction import evaluate_split, predict
-from kdcs.distill.teacher_outputs import CachedTeacher, TeacherSource
+from kdcs.distill.prediction import predict, validation_summary
+from kdcs.distill.teacher_outputs import CachedTeacher
 from kdcs.distill.train_config import TrainConfig
 from kdcs.distill.trainer import Trainer
 
@@ -77,63 +85,91 @@ class CollabNode:
 
     # ------------------------------------------------------------------ what protocols ask
 
-    def fit(
-        self,
-        tag: str,
-        epochs: int,
-        recipe: dict[str, dict[str, Any]],
-        *,
-        teacher: TeacherSource | None = None,
-        peers: TeacherSource | None = None,
-        train_windows: WindowIndex | None = None,
-        val_windows: WindowIndex | None = None,
-    ) -> dict[str, Any]:
-        """Train the in-memory model for `epochs` with the loss `recipe`; returns the best val summary.
-
-        train_windows / val_windows: other windows of this node (e.g. the proxy set) instead of its
-        train / val split; a teacher source must cover both, since validation computes the loss too.
-        """
-        windows = train_windows if train_windows is not None else self.data.windows["train"]
-        seed = self.seed * 1009 + len(self.state.setdefault("_steps", [])) + 1
-        self.state["_steps"].append(tag)
-        train = WindowBatcher(
-            self.data.cache,
+    def batcher(
+        self, windows: WindowIndex, batch_size: int = 256, *, shuffle: bool = False, source: Any = None
+    ) -> WindowBatcher:
+        """Batches of `windows` of this node's own data, or of `source` (the proxy inputs it received).
+        Every window the node reads goes through here. A shuffling batcher's generator is reseeded by
+        the trainer (from its config, or from a checkpoint when it resumes)."""
+        return WindowBatcher(
+            self.data.cache if source is None else source,
             windows,
             self.data.spec,
             self.modalities,
-            self.train_config.batch_size,
-            shuffle=True,
-            rng=np.random.default_rng(seed),
+            batch_size,
+            shuffle=shuffle,
+            rng=np.random.default_rng(0) if shuffle else None,
+            num_beams=int(self.data.cache.manifest.get("num_beams", 64)),
         )
-        val = WindowBatcher(
-            self.data.cache,
-            val_windows if val_windows is not None else self.data.windows["val"],
-            self.data.spec,
-            self.modalities,
-            256,
-        )
-        config = with_epochs(self.train_config, epochs, seed)
+
+    def fit(self, tag: str, epochs: int, recipe: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """A training run of its own (the centre's teacher) in `<run_dir>/<tag>`: `epochs` epochs with
+        the loss `recipe`, selected on validation; returns the best validation summary."""
+        train = self.batcher(self.data.windows["train"], self.train_config.batch_size, shuffle=True)
+        config = with_epochs(self.train_config, epochs, self.seed * 1009 + 1)
         trainer = Trainer(
             self.model,
             build_composer(recipe),
             train,
-            val,
+            self.batcher(self.data.windows["val"]),
             config,
             self.run_dir / tag,
-            teacher=teacher,
-            peers=peers,
         )
         return trainer.fit().best_val
 
+    def train_segment(self, segment: Segment) -> dict[str, Any]:
+        """This round's part of the node's one training run (see `kdcs.collab.local_training`)."""
+        return train_segment(self, segment)
+
+    def deploy_best(self) -> bool:
+        """Deploy the best validation epoch of the node's training run (False: it never trained)."""
+        return deploy_best(self)
+
+    def keep_if_best_received(self) -> float:
+        """Score the model just received on the node's validation windows; keep the best one."""
+        return keep_if_best_received(self)
+
+    def deploy_best_received(self) -> bool:
+        return deploy_best_received(self)
+
+    # ------------------------------------------------------------------ the centre's proxy windows
+
+    @property
+    def proxy(self) -> ProxyInputs | None:
+        """The proxy windows' inputs the centre sent (None before they arrive)."""
+        return ProxyInputs.from_state(self.state)
+
+    def receive_proxy(self, proxy: ProxyInputs) -> None:
+        self.state.update(proxy.to_state())
+
+    def proxy_batcher(self, batch_size: int = 256) -> WindowBatcher:
+        """Batches of the proxy windows (from the received inputs, never the node's own data)."""
+        proxy = self._require_proxy()
+        return self.batcher(proxy.windows(self.data.spec), batch_size, source=proxy.source())
+
+    def proxy_logits(self) -> np.ndarray:
+        """The model's logits on the proxy windows, in the centre's order. Output [P, S, C] float32."""
+        return predict(self.model, self.proxy_batcher()).logits.astype(np.float32)
+
+    def proxy_outputs(self, logits: np.ndarray) -> CachedTeacher:
+        """Received logits on the proxy windows ([P, S, C], or [P, K, S, C] from K peers) as a
+        teacher source of the proxy batches."""
+        rows = self._require_proxy().windows(self.data.spec).end_rows
+        return CachedTeacher(torch.from_numpy(np.ascontiguousarray(logits, dtype=np.float32)), {}, rows)
+
+    def _require_proxy(self) -> ProxyInputs:
+        proxy = self.proxy
+        if proxy is None:
+            raise RuntimeError(f"node {self.name!r} holds no proxy inputs yet")
+        return proxy
+
     def logits_on(self, ids: np.ndarray) -> np.ndarray:
         """The model's logits on this node's view of the given sample ids. Output [W, S, C] float32."""
-        batcher = WindowBatcher(
-            self.data.cache, self.windows_for_ids(ids), self.data.spec, self.modalities, 256
-        )
-        return predict(self.model, batcher).logits.astype(np.float32)
+        return predict(self.model, self.batcher(self.windows_for_ids(ids))).logits.astype(np.float32)
 
     def evaluate(self, split: str) -> dict[str, Any]:
-        return evaluate_split(self.model, self.data, split)
+        """Every metric of the model on one split of the node's data (val: selection; test: results)."""
+        return validation_summary(predict(self.model, self.batcher(self.data.windows[split])))
 
     def weights(self) -> dict[str, np.ndarray]:
         return {key: value.detach().cpu().numpy().copy() for key, value in self.model.state_dict().items()}

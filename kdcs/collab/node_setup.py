@@ -3,7 +3,8 @@
 Partitions: "ap" nodes get every window of their AP. "iid" / "dirichlet" nodes of one AP share
 that AP's train sequences (dealt with `partition_iid` / `partition_dirichlet`, labels = the beam
 sector of each sequence); their val and test windows stay whole, so every node is judged on the
-same instants.
+same instants. At the centre's AP the centre first keeps `proxy_fraction` of the training
+sequences for itself (`centre_sequences`, the proxy set's pool): no node there trains on them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import nn
 
 from kdcs.collab.config import CollabConfig, NodeConfig, central_student_config, node_model_config
 from kdcs.collab.node import CollabNode
+from kdcs.collab.proxy_set import reserved_sequences
 from kdcs.config import ConfigError
 from kdcs.data.partition import (
     partition_dirichlet,
@@ -79,6 +81,19 @@ def build_model_for(config: ModelConfig, data: PreparedData, seed: int, who: str
     return model
 
 
+def centre_sequences(config: CollabConfig, views: DataViews) -> np.ndarray:
+    """The training sequences of the centre's AP that the centre keeps for itself (the proxy pool)."""
+    train = views.of(config.central.ap).windows["train"]
+    return reserved_sequences(np.unique(train.seq_ids), config.proxy_fraction, config.seed)
+
+
+def without_sequences(data: PreparedData, sequences: np.ndarray) -> PreparedData:
+    """The data view with those sequences taken out of its train split."""
+    train = data.windows["train"]
+    kept = windows_in_sequences(train, np.setdiff1d(np.unique(train.seq_ids), sequences))
+    return dataclasses.replace(data, windows={**data.windows, "train": kept})
+
+
 def _partitioned(config: CollabConfig, data: PreparedData, nodes: list[NodeConfig]) -> list[PreparedData]:
     """Each node's view of one AP whose train sequences the nodes share."""
     kinds = {node.partition for node in nodes}
@@ -111,14 +126,20 @@ def node_data(config: CollabConfig, views: DataViews) -> dict[str, PreparedData]
     """{node name: its data view}, in config order."""
     out: dict[str, PreparedData] = {}
     groups: dict[str | None, list[NodeConfig]] = defaultdict(list)
+    reserved = centre_sequences(config, views)
+
+    def pool(ap: str | None) -> PreparedData:  # what the nodes of an AP may share
+        data = views.of(ap)
+        return without_sequences(data, reserved) if ap == config.central.ap else data
+
     for node in config.nodes:
         ap = node.ap if node.ap is not None else config.central.ap
         if node.partition == "ap":
-            out[node.name] = views.of(ap)
+            out[node.name] = pool(ap)
         else:
             groups[ap].append(node)
     for ap, members in groups.items():
-        for node, data in zip(members, _partitioned(config, views.of(ap), members), strict=True):
+        for node, data in zip(members, _partitioned(config, pool(ap), members), strict=True):
             out[node.name] = data
     return {node.name: out[node.name] for node in config.nodes}
 

@@ -3,6 +3,13 @@
 A round:  instructions = protocol.configure(round, nodes)      # on the centre
           reply = protocol.node_step(node, instruction)         # on each node, its data only
           protocol.aggregate(round, accepted replies)           # on the centre
+After the last round, `finish` sends each node a last instruction: the final round's knowledge is
+used (a last training segment with it) and the node deploys the model it selected on its own
+validation windows.
+
+A node's training across rounds is one run (`kdcs.collab.local_training`): its epochs follow one
+learning-rate schedule over `planned_epochs()` (rounds + 1 segments of `local_epochs` for protocols
+whose nodes train: one before the first exchange, one after each), with its optimiser state kept.
 
 Instructions and replies are `Payload`s; the runner (local or Flower) encodes them with the run's
 payload encoding, counts the bytes, decodes them on the other side and validates replies against
@@ -21,11 +28,14 @@ import numpy as np
 from torch import nn
 
 from kdcs.collab.config import CollabConfig
+from kdcs.collab.local_training import Segment
 from kdcs.collab.node import CollabNode
 from kdcs.collab.payload import Payload, PayloadSpec
 from kdcs.config import to_dict
 
 ACK = "ack"
+FINISH = "finish"
+KNOWLEDGE = "knowledge"  # the payload key of received soft labels (logits)
 HANDSHAKE_ROUND = 0
 
 
@@ -80,8 +90,35 @@ class Protocol:
         raise NotImplementedError
 
     def finish(self, nodes: list[str]) -> dict[str, Payload]:
-        """Instructions of a last broadcast after the final round ({} = none)."""
+        """Instructions of a last broadcast after the final round ({} = none). By default every node
+        trains its last segment (with whatever knowledge `finish_tensors` adds) and deploys its best."""
+        return {
+            name: Payload(
+                FINISH,
+                self.finish_tensors(name),
+                self.schedule(self.config.rounds + 1),
+                logit_keys=(KNOWLEDGE,),
+            )
+            for name in nodes
+        }
+
+    def finish_tensors(self, node: str) -> dict[str, np.ndarray]:
+        """What a node's last segment distils from (e.g. fed-distill's final consensus)."""
         return {}
+
+    def planned_epochs(self) -> int:
+        """Epochs of each node's training run: rounds + 1 segments of local_epochs."""
+        return (self.config.rounds + 1) * self.config.local_epochs
+
+    def schedule(self, round: int) -> dict[str, Any]:
+        """Instruction metadata: the round, this segment's epochs (of at least `min_steps` steps) and
+        the run's planned epochs."""
+        return {
+            "round": round,
+            "epochs": self.config.local_epochs,
+            "total_epochs": self.planned_epochs(),
+            "min_steps": self.config.min_epoch_steps,
+        }
 
     def central_nodes(self) -> dict[str, CollabNode]:
         """Central models to evaluate on the test split too, by label."""
@@ -129,6 +166,21 @@ def kd_only_recipe(loss: str, temperature: float) -> dict[str, dict[str, Any]]:
 
 
 TASK_ONLY = {"task": {"loss": "focal", "weight": 1.0}}
+
+
+def task_plus_kd(config: CollabConfig, loss: str = "logit_kd") -> dict[str, dict[str, Any]]:
+    """task + kd_weight * KD(T = kd_temperature) on windows the received knowledge covers."""
+    return {
+        **TASK_ONLY,
+        **{"kd": {**kd_only_recipe(loss, config.kd_temperature)["kd"], "weight": config.kd_weight}},
+    }
+
+
+def segment_of(instruction: Payload, recipe: dict, **parts: Any) -> Segment:
+    """The training segment an instruction asks for (its schedule metadata), with `recipe`."""
+    meta = instruction.meta
+    epochs, total, min_steps = int(meta["epochs"]), int(meta["total_epochs"]), int(meta.get("min_steps", 0))
+    return Segment(f"r{meta['round']}", epochs, total, recipe, min_steps=min_steps, **parts)
 
 
 def final_models(nodes: Mapping[str, CollabNode]) -> dict[str, nn.Module]:

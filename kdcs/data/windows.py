@@ -215,9 +215,10 @@ class WindowBatcher:
         if self.shuffle:
             order = self.rng.permutation(order)
         for batch_number in range(len(self)):
-            yield self._gather(order[batch_number * self.batch_size : (batch_number + 1) * self.batch_size])
+            yield self.gather(order[batch_number * self.batch_size : (batch_number + 1) * self.batch_size])
 
-    def _gather(self, chosen: np.ndarray) -> dict[str, Any]:
+    def gather(self, chosen: np.ndarray) -> dict[str, Any]:
+        """The batch of the windows at positions `chosen` (of this batcher's window index)."""
         input_rows = self._input_rows[chosen]  # [B, L]
         target_rows = self._target_rows[chosen]  # [B, J+1]
         batch: dict[str, np.ndarray] = {}

@@ -101,6 +101,9 @@ class Trainer:
         config: TrainConfig. run_dir: where checkpoints, best weights and logs go.
         teacher: a TeacherSource giving "teacher_logits"/"teacher_features"; None for plain training.
         peers: a TeacherSource giving "peer_logits"/"peer_features" (mutual learning).
+        auxiliary: an extra objective added to every training step's loss, called as
+            auxiliary(model, epoch, batch_number) -> (loss, {name: term}); e.g. a collaborating
+            node's distillation on proxy windows it holds no labels for. Validation ignores it.
     """
 
     def __init__(
@@ -113,6 +116,7 @@ class Trainer:
         run_dir: Path,
         teacher: TeacherSource | None = None,
         peers: TeacherSource | None = None,
+        auxiliary: Any = None,
     ) -> None:
         if len(train) == 0 or len(val) == 0:
             raise ValueError(
@@ -122,6 +126,7 @@ class Trainer:
         self.device = torch.device(config.device)
         self.model, self.composer = model.to(self.device), composer.to(self.device)
         self.train, self.val, self.teacher, self.peers = train, val, teacher, peers
+        self.auxiliary = auxiliary
         provided = {"student_logits", "student_features", "target", "beam_power"}
         provided |= {"teacher_logits", "teacher_features"} if teacher is not None else set()
         provided |= {"peer_logits", "peer_features"} if peers is not None else set()
@@ -137,20 +142,31 @@ class Trainer:
 
     # ------------------------------------------------------------------ the run
 
-    def fit(self, resume: bool = False) -> TrainResult:
+    def fit(
+        self,
+        resume: bool = False,
+        until_epoch: int | None = None,
+        start_weights: Mapping[str, Tensor] | None = None,
+    ) -> TrainResult:
         """Train up to config.epochs; resume=True continues from run_dir's last checkpoint (if any).
 
         A failure keeps the last checkpoint, or, before the first one, leaves run_dir as it was
         (`kdcs.distill.run_folder`); a full or read-only disk raises StorageError.
+        until_epoch: pause after this epoch (the run is not finished: a later fit(resume=True)
+        goes on with the same optimiser state and learning-rate schedule). start_weights: weights
+        set after the start or resume, e.g. a model averaged elsewhere; the weight average restarts
+        from them.
         """
         if self.config.num_threads is not None:
             torch.set_num_threads(self.config.num_threads)
         check_room_for_an_epoch(self.run_dir, self.model)
         with kept_resumable_or_untouched(self.run_dir):
             state = self._start(resume)
+            if start_weights is not None:
+                self._restart_from(start_weights)
             self.logger.start(state["history"])
             try:
-                while state["stopped_reason"] is None:
+                while state["stopped_reason"] is None and len(state["history"]) < (until_epoch or math.inf):
                     self._run_epoch(state)
             finally:
                 self.logger.close()
@@ -185,6 +201,12 @@ class Trainer:
         if state["stopped_reason"] is not None and state["stopped_reason"].startswith("completed"):
             state["stopped_reason"] = None  # more epochs were asked for: the run goes on
         return state
+
+    def _restart_from(self, weights: Mapping[str, Tensor]) -> None:
+        self.model.load_state_dict(weights, strict=True)
+        if self.average is not None:
+            self.averaged.load_state_dict(weights, strict=True)
+            self.average.updates = 0
 
     def _fresh_state(self) -> dict[str, Any]:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -308,6 +330,9 @@ class Trainer:
             batch = batch_to_device(batch, self.device)
             size = int(batch["target"].shape[0])
             loss, terms = self._composed_loss(batch, self.model(inputs_for(batch, self.student_history)))
+            if self.auxiliary is not None:
+                extra, extra_terms = self.auxiliary(self.model, epoch, batch_number)
+                loss, terms = loss + extra, {**terms, **extra_terms}
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             # max_norm=inf still returns the norm and leaves the gradients as they are

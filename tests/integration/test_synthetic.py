@@ -59,8 +59,8 @@ def test_layout_and_columns_follow_each_kit(tiny_root):
     assert not (tiny_root / "ap2" / "unit1" / "radar_data").exists()
     assert not (tiny_root / "ap2" / "unit2").exists()
     for rows in (ap1, ap2):
-        assert [int(r["index"]) for r in rows] == list(range(1, 37))
-        assert [int(r["seq_index"]) for r in rows] == [s for s in (1, 2, 3) for _ in range(12)]
+        assert [int(r["index"]) for r in rows] == list(range(1, 49))
+        assert [int(r["seq_index"]) for r in rows] == [s for s in (1, 2, 3, 4) for _ in range(12)]
         assert all(
             cell.startswith("./")
             for r in rows
@@ -113,7 +113,7 @@ def test_manifest_records_parameters_aps_and_counts(tiny_root):
     manifest = json.loads((tiny_root / "manifest.json").read_text())
 
     assert manifest["seed"] == 7
-    assert manifest["counts"]["num_samples"] == 36 and manifest["counts"]["sequence_lengths"] == [12, 12, 12]
+    assert manifest["counts"]["num_samples"] == 48 and manifest["counts"]["sequence_lengths"] == [12] * 4
     assert [ap["kit"] for ap in manifest["aps"]] == [["camera", "radar", "gps"], ["camera"]]
     assert manifest["config"]["codebook"]["array"]["carrier_frequency_hz"] == 60e9
     assert manifest["config"]["radar"]["num_chirps"] == 8
@@ -130,7 +130,7 @@ def test_same_seed_gives_identical_files_whatever_the_worker_count(tmp_path, tin
 
     # Assert
     assert _tree_digest(tmp_path / "pool") == _tree_digest(tiny_root)
-    assert calls[-1] == (3, 3) and len(calls) == 3
+    assert calls[-1] == (4, 4) and len(calls) == 4
 
 
 def test_different_seed_gives_different_data(tmp_path, tiny_root):

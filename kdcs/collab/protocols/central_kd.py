@@ -2,20 +2,22 @@
 distils each node's student on the node's modalities there, and ships the student weights down.
 
 The centre distils on its own AP's data (it must carry every modality a student reads; a clear
-error otherwise). Every round continues each student's distillation for `local_epochs` and ships
-the new weights; nodes load them and report their validation metrics. Nodes send no data up.
+error otherwise): each student is one training run at the centre (task + kd_weight * logit_kd
+toward the frozen teacher), continued by `local_epochs` every round; the new weights go down.
+Nodes load them, score them on their own validation windows and deploy, after the final
+broadcast, the received model that scored best there. Nodes send no data up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from kdcs.collab.local_training import Segment
 from kdcs.collab.node import CollabNode
 from kdcs.collab.node_setup import build_model_for
 from kdcs.collab.payload import Payload, PayloadSpec
-from kdcs.collab.protocol import Protocol, ack, ack_spec
+from kdcs.collab.protocol import FINISH, Protocol, ack, ack_spec, task_plus_kd
 from kdcs.config import from_dict
-from kdcs.distill.recipes import merge_recipe
 from kdcs.distill.teacher_outputs import CachedTeacher
 from kdcs.models import ModelConfig
 
@@ -45,18 +47,33 @@ class CentralKDProtocol(Protocol):
         batchers = [data.batcher(split, teacher.modalities, 256) for split in ("train", "val")]
         self.teacher_outputs = CachedTeacher.build(teacher.model, batchers)
 
+    def planned_epochs(self) -> int:
+        return self.config.rounds * self.config.local_epochs
+
     def configure(self, round: int, nodes: list[str]) -> dict[str, Payload]:
         instructions = {}
+        recipe = task_plus_kd(self.config)
         for name in nodes:
             student = self.students[name]
-            student.fit(
-                f"r{round}", self.config.local_epochs, merge_recipe("logit"), teacher=self.teacher_outputs
+            epochs = self.config.local_epochs
+            segment = Segment(
+                f"r{round}",
+                epochs,
+                self.planned_epochs(),
+                recipe,
+                teacher=self.teacher_outputs,
+                min_steps=self.config.min_epoch_steps,
             )
+            student.train_segment(segment)
             instructions[name] = Payload(WEIGHTS, student.weights(), {"round": round})
         return instructions
 
     def node_step(self, node: CollabNode, instruction: Payload) -> Payload:
+        if instruction.kind == FINISH:
+            node.deploy_best_received()
+            return ack(node)
         node.load_weights(instruction.tensors)
+        node.keep_if_best_received()
         return ack(node)
 
     def reply_spec(self, node: str, instruction: Payload) -> PayloadSpec:

@@ -3,10 +3,10 @@ distil locally, and raw data never leaves a node.
 
 Round 0 (handshake): each node uploads the sample ids of its train and val windows. Round 1: the
 centre runs its full-sensor teacher on its own view of those instants and sends the soft labels
-(logits, in the run's encoding; "topk" sends top-k sparse logits); the node keeps them and distils
-its student with the "logit" recipe (focal + T^2 KL). Later rounds send no labels again (the
-teacher is frozen): nodes keep distilling on what they hold. A node that missed round 1 gets its
-labels in the first round it is back.
+(logits, in the run's encoding); the node keeps them and trains its run's segment on
+task + kd_weight * logit_kd(T = kd_temperature) toward them. Later rounds and the final broadcast
+send no labels again (the teacher is frozen): nodes go on distilling what they hold. A node that
+missed round 1 gets its labels in the first round it is back.
 """
 
 from __future__ import annotations
@@ -17,8 +17,15 @@ import numpy as np
 
 from kdcs.collab.node import CollabNode
 from kdcs.collab.payload import Payload, PayloadSpec
-from kdcs.collab.protocol import Protocol, ack, ack_spec, window_ids_spec
-from kdcs.distill.recipes import merge_recipe
+from kdcs.collab.protocol import (
+    FINISH,
+    Protocol,
+    ack,
+    ack_spec,
+    segment_of,
+    task_plus_kd,
+    window_ids_spec,
+)
 
 SOFT_LABELS = "soft_labels"
 CONTINUE = "continue"
@@ -34,15 +41,14 @@ class EdgeKDProtocol(Protocol):
 
     def configure(self, round: int, nodes: list[str]) -> dict[str, Payload]:
         instructions = {}
-        meta = {"epochs": self.config.local_epochs, "round": round}
         for name in nodes:
             if name in self.served or name not in self.window_ids:
-                instructions[name] = Payload(CONTINUE, meta=meta)
+                instructions[name] = Payload(CONTINUE, meta=self.schedule(round))
                 continue
             ids = np.concatenate([self.window_ids[name]["train_ids"], self.window_ids[name]["val_ids"]])
             logits = self.teacher.logits_on(ids)  # [W, S, C] on the centre's view
             tensors = {"ids": ids.astype(np.int32), "logits": logits}
-            instructions[name] = Payload(SOFT_LABELS, tensors, meta, logit_keys=("logits",))
+            instructions[name] = Payload(SOFT_LABELS, tensors, self.schedule(round), logit_keys=("logits",))
         self._sent_this_round = {n for n, p in instructions.items() if p.kind == SOFT_LABELS}
         return instructions
 
@@ -52,12 +58,9 @@ class EdgeKDProtocol(Protocol):
         if "soft_labels" not in node.state:
             raise RuntimeError(f"node {node.name!r} holds no soft labels yet")
         teacher = node.received_outputs(*node.state["soft_labels"])
-        node.fit(
-            f"r{instruction.meta['round']}-edge-kd",
-            int(instruction.meta["epochs"]),
-            merge_recipe("logit"),
-            teacher=teacher,
-        )
+        node.train_segment(segment_of(instruction, task_plus_kd(self.config), teacher=teacher))
+        if instruction.kind == FINISH:
+            node.deploy_best()
         return ack(node)
 
     def reply_spec(self, node: str, instruction: Payload) -> PayloadSpec:

@@ -1,10 +1,18 @@
 """Federated distillation (FedMD / FedDF style): local training plus logit exchange on a proxy set.
 
-Each round every node uploads its logits on the shared proxy windows; the centre averages the
-nodes' probabilities into ensemble soft labels (log of the mean softmax) and sends them back; each
-node first distils them on the proxy windows (logit_kd only, T = kd_temperature), then trains on its
-own data. Students may differ (only [P, S, C] logits travel), which is why its uplink is a small
-fraction of FedAvg's for any student larger than a few thousand parameters.
+Each round every node uploads its logits on the centre's proxy windows; the centre averages the
+nodes' probabilities into ensemble soft labels (log of the mean softmax over this round's accepted
+replies: a missing or rejected node adds nothing) and sends them back; each node trains its next
+segment on its own windows with a KD term toward them on the proxy windows at every step
+(logit_kd, T = kd_temperature, weight kd_weight). The final consensus goes out with the final
+broadcast and is distilled in the nodes' last segment.
+
+Students may differ: only [P, S, C] logits travel, so its uplink per round is P x S x C values
+whatever the student. That is less than FedAvg's (the student's parameters) only when the student
+is larger than the proxy logits: with 256 proxy windows, 4 slots and 64 beams (65,536 values) the
+45,696-parameter GPS + beam-history student sends fewer bytes by FedAvg than by dense fp32 logits.
+A lossy soft-label encoding (`payload_encoding`) and fewer proxy windows move the balance; the
+ledger counts what was really sent, and benchmarks/bench_collab.py reports the ratio per student.
 """
 
 from __future__ import annotations
@@ -16,7 +24,12 @@ import numpy as np
 from kdcs.collab.node import CollabNode
 from kdcs.collab.payload import Payload
 from kdcs.collab.protocol import kd_only_recipe
-from kdcs.collab.protocols.proxy_exchange import ProxyExchangeProtocol, log_mean_probabilities
+from kdcs.collab.protocols.proxy_exchange import (
+    ProxyExchangeProtocol,
+    log_mean_probabilities,
+    proxy_distillation,
+)
+from kdcs.collab.proxy_distillation import ProxyDistillation
 
 
 class FedDistillProtocol(ProxyExchangeProtocol):
@@ -29,11 +42,15 @@ class FedDistillProtocol(ProxyExchangeProtocol):
     def knowledge_for(self, node: str) -> np.ndarray | None:
         return self.consensus
 
-    def distill(self, node: CollabNode, ids: np.ndarray, knowledge: np.ndarray, tag: str) -> None:
+    def distillation(self, node: CollabNode, knowledge: np.ndarray, passes: int) -> ProxyDistillation:
         recipe = kd_only_recipe("logit_kd", self.config.kd_temperature)
-        epochs = int(self.config.distill_epochs)
-        self.proxy_fit(node, ids, recipe, epochs, tag, teacher=node.received_outputs(ids, knowledge))
+        teacher = node.proxy_outputs(knowledge)
+        return proxy_distillation(node, recipe, self.config.kd_weight, passes, teacher=teacher)
 
     def combine(self, round: int, replies: Mapping[str, Payload]) -> None:
         if replies:  # only this round's accepted replies: a rejected or missing node adds nothing
-            self.consensus = log_mean_probabilities(np.stack([r.tensors["logits"] for r in replies.values()]))
+            stack = np.stack([r.tensors["logits"] for r in replies.values()])
+            weights = None
+            if self.config.consensus == "windows":
+                weights = np.array([max(float(r.meta.get("num_windows", 1)), 1.0) for r in replies.values()])
+            self.consensus = log_mean_probabilities(stack, weights=weights)

@@ -1,9 +1,12 @@
 """FedAvg (McMahan et al., 2017): the weight-averaging baseline, for identical students.
 
-Each round the centre sends the global weights; every node loads them, trains `local_epochs` on
-its own windows and sends its weights back; the centre averages them weighted by each node's
-number of training windows. Integer buffers (BatchNorm's step counters) take the largest value.
-After the last round the global model is broadcast once more, and that is what each node deploys.
+Each round the centre sends the global weights; every node loads them, scores them on its own
+validation windows (keeping the best global model it has seen), trains its run's next segment from
+them on its own windows (optimiser state and learning-rate schedule go on across rounds; the weight
+average restarts from the global model) and sends its new weights back; the centre averages them
+weighted by each node's number of training windows. Integer buffers (BatchNorm's step counters)
+take the largest value. After the last round the global model is broadcast once more, and each
+node deploys the global model that scored best on its validation windows.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 
 from kdcs.collab.node import CollabNode
 from kdcs.collab.payload import Payload, PayloadSpec
-from kdcs.collab.protocol import TASK_ONLY, Protocol, ack, ack_spec, node_metrics
+from kdcs.collab.protocol import TASK_ONLY, Protocol, ack, ack_spec, node_metrics, segment_of
 from kdcs.config import ConfigError
 
 WEIGHTS = "weights"
@@ -60,15 +63,19 @@ class FedAvgProtocol(Protocol):
         # node receives it in round 1, so all start from the same point
         self.global_weights = self.services.fresh_weights(next(iter(self.cards.values())).model_config)
 
+    def planned_epochs(self) -> int:
+        return self.config.rounds * self.config.local_epochs  # nodes deploy a global model: no last segment
+
     def configure(self, round: int, nodes: list[str]) -> dict[str, Payload]:
-        meta = {"epochs": self.config.local_epochs, "round": round}
-        return {name: Payload(WEIGHTS, self.global_weights, meta) for name in nodes}
+        return {name: Payload(WEIGHTS, self.global_weights, self.schedule(round)) for name in nodes}
 
     def node_step(self, node: CollabNode, instruction: Payload) -> Payload:
         node.load_weights(instruction.tensors)
+        node.keep_if_best_received()
         if instruction.kind == LOAD:
+            node.deploy_best_received()
             return ack(node)
-        node.fit(f"r{instruction.meta['round']}-local", int(instruction.meta["epochs"]), TASK_ONLY)
+        node.train_segment(segment_of(instruction, TASK_ONLY, start_weights=instruction.tensors))
         meta = {"num_windows": len(node.data.windows["train"]), "metrics": node_metrics(node)}
         return Payload(WEIGHTS, node.weights(), meta)
 

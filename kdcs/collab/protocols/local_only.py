@@ -1,9 +1,10 @@
 """Local only (the "trained alone" baseline): every node trains its own student on its own windows,
 exchanging nothing but a per-round go-ahead and an acknowledgement.
 
-It runs through the same runner, nodes, trainer settings and round schedule (`rounds` x
-`local_epochs`) as the collaborative protocols, so a protocol's gain over it is the gain of
-collaborating and nothing else; its ledger shows what no collaboration costs (only control messages).
+It runs through the same runner, nodes, trainer settings and schedule (one training run per node of
+`rounds` + 1 segments of `local_epochs`, selected on the node's validation windows) as the
+collaborative protocols, so a protocol's gain over it is the gain of collaborating and nothing
+else; its ledger shows what no collaboration costs (only control messages).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 
 from kdcs.collab.node import CollabNode
 from kdcs.collab.payload import Payload, PayloadSpec
-from kdcs.collab.protocol import TASK_ONLY, Protocol, ack, ack_spec
+from kdcs.collab.protocol import FINISH, TASK_ONLY, Protocol, ack, ack_spec, segment_of
 
 TRAIN = "train"
 
@@ -22,11 +23,12 @@ class LocalOnlyProtocol(Protocol):
     nodes_at_any_ap = True  # nothing learned crosses between nodes
 
     def configure(self, round: int, nodes: list[str]) -> dict[str, Payload]:
-        meta = {"epochs": self.config.local_epochs, "round": round}
-        return {name: Payload(TRAIN, meta=meta) for name in nodes}
+        return {name: Payload(TRAIN, meta=self.schedule(round)) for name in nodes}
 
     def node_step(self, node: CollabNode, instruction: Payload) -> Payload:
-        node.fit(f"r{instruction.meta['round']}-local", int(instruction.meta["epochs"]), TASK_ONLY)
+        node.train_segment(segment_of(instruction, TASK_ONLY))
+        if instruction.kind == FINISH:
+            node.deploy_best()
         return ack(node)
 
     def reply_spec(self, node: str, instruction: Payload) -> PayloadSpec:

@@ -1,9 +1,11 @@
 """Peer-to-peer mutual distillation (deep mutual learning among neighbouring nodes).
 
-Nodes exchange logits on the shared proxy windows through the centre (a relay: it forwards, it does
-not combine). Each round node i receives the latest logits of its neighbours ([P, K, S, C]; all
-other nodes unless `neighbours` is set) and distils them with the `dml` loss (T = 1, the mean KL
-to each peer) on the proxy windows, then trains on its own data and uploads its new logits.
+Nodes exchange logits on the centre's proxy windows through the centre (a relay: it forwards, it
+does not combine). Each round node i receives the latest logits of its neighbours ([P, K, S, C]; all
+other nodes unless `neighbours` is set) and trains its next segment on its own windows with a KD
+term toward them on the proxy windows at every step (the `dml` loss, the mean KL to each peer, at
+T = kd_temperature, weight kd_weight); then it uploads its new logits. The final broadcast carries
+the peers' last logits.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import numpy as np
 
 from kdcs.collab.node import CollabNode, StackedPeers
 from kdcs.collab.protocol import kd_only_recipe
-from kdcs.collab.protocols.proxy_exchange import ProxyExchangeProtocol
+from kdcs.collab.protocols.proxy_exchange import ProxyExchangeProtocol, proxy_distillation
+from kdcs.collab.proxy_distillation import ProxyDistillation
 
 
 class MutualProtocol(ProxyExchangeProtocol):
@@ -26,8 +29,7 @@ class MutualProtocol(ProxyExchangeProtocol):
         peers = [self.latest[name] for name in self.neighbours(node) if name in self.latest]
         return np.stack(peers, axis=1) if peers else None  # [P, K, S, C]
 
-    def distill(self, node: CollabNode, ids: np.ndarray, knowledge: np.ndarray, tag: str) -> None:
-        peers = StackedPeers(node.received_outputs(ids, knowledge))
-        self.proxy_fit(
-            node, ids, kd_only_recipe("dml", 1.0), int(self.config.distill_epochs), tag, peers=peers
-        )
+    def distillation(self, node: CollabNode, knowledge: np.ndarray, passes: int) -> ProxyDistillation:
+        peers = StackedPeers(node.proxy_outputs(knowledge))
+        recipe = kd_only_recipe("dml", self.config.kd_temperature)
+        return proxy_distillation(node, recipe, self.config.kd_weight, passes, peers=peers)
