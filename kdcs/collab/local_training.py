@@ -27,19 +27,13 @@ from torch import nn
 
 from kdcs.collab.proxy_distillation import CycledBatcher, ProxyDistillation
 from kdcs.data.windows import WindowIndex
-from kdcs.distill.checkpoint import (
-    AVERAGE_FILE,
-    MODEL_FILE,
-    latest_checkpoint,
-    load_model_weights,
-    read_checkpoint_state,
-    save_model_weights,
-)
+from kdcs.distill.checkpoint import AVERAGE_FILE, MODEL_FILE, latest_checkpoint, read_checkpoint_state
 from kdcs.distill.composer import build_composer
 from kdcs.distill.prediction import metric_value
 from kdcs.distill.teacher_outputs import TeacherSource
 from kdcs.distill.train_config import TrainConfig
 from kdcs.distill.trainer import BEST_WEIGHTS, Trainer
+from kdcs.models.weights import load_model_weights, save_model_weights
 
 TRAINING = "training"
 
