@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kdcs.collab import CollabConfig, run_collab
+from kdcs.collab import CollabConfig
 from kdcs.collab.centre import Centre
 from kdcs.collab.node import CollabNode
 from kdcs.collab.node_setup import DataViews, build_edge_nodes
@@ -18,6 +18,7 @@ from kdcs.collab.protocols import PROTOCOLS
 from kdcs.collab.proxy_set import ProxyInputs, reserved_sequences
 from kdcs.config import load_config
 from kdcs.data.windows import WindowBatcher
+from kdcs.jobs.collab import run_collab
 from tests.fixtures.scenario_factory import make_scenario
 from tests.unit.test_collab_protocol_steps import TINY
 
