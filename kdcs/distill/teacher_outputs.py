@@ -84,28 +84,36 @@ class StackedTeachers:
         return logits, features
 
 
-def teacher_fingerprint(
-    model: nn.Module,
-    window_ends: np.ndarray,
-    feature_keys: Sequence[str],
-    data_fingerprint: str = "",
-) -> str:
-    """sha256 of what cached outputs depend on: teacher weights + config, windows, features, data."""
+def teacher_digest(model: nn.Module) -> str:
+    """sha256 of a model's config and weights: names the frozen teacher a cache was computed with."""
     # hashed tensor by tensor: safetensors bytes are not reproducible (its metadata order varies)
     digest = hashlib.sha256(json.dumps(to_dict(getattr(model, "config", None)), sort_keys=True).encode())
     for key, value in sorted(model.state_dict().items()):
         digest.update(f"{key}:{value.dtype}:{tuple(value.shape)}".encode())
         digest.update(value.detach().to("cpu").contiguous().flatten().view(torch.uint8).numpy().tobytes())
-    digest.update(np.ascontiguousarray(np.sort(window_ends), dtype=np.int64).tobytes())
-    digest.update(json.dumps({"features": list(feature_keys), "data": data_fingerprint}).encode())
     return digest.hexdigest()
+
+
+def teacher_fingerprint(
+    model: nn.Module,
+    window_ends: np.ndarray,
+    feature_keys: Sequence[str],
+    data_fingerprint: str = "",
+    digest: str | None = None,
+) -> str:
+    """sha256 of what cached outputs depend on: teacher weights + config, windows, features, data."""
+    combined = hashlib.sha256((digest or teacher_digest(model)).encode())
+    combined.update(np.ascontiguousarray(np.sort(window_ends), dtype=np.int64).tobytes())
+    combined.update(json.dumps({"features": list(feature_keys), "data": data_fingerprint}).encode())
+    return combined.hexdigest()
 
 
 class CachedTeacher:
     """Teacher outputs computed once per window, looked up by window end row.
 
     Attributes: logits [W, S, C]; features {name: [W, ...]}; window_end [W] int64;
-    fingerprint (see `teacher_fingerprint`). Tensors live on `device` (CPU by default).
+    fingerprint (see `teacher_fingerprint`); teacher: `teacher_digest` of the model that computed
+    them. Tensors live on `device` (CPU by default).
     """
 
     def __init__(
@@ -114,6 +122,7 @@ class CachedTeacher:
         features: Mapping[str, Tensor],
         window_end: np.ndarray,
         fingerprint: str = "",
+        teacher: str = "",
     ) -> None:
         window_end = np.asarray(window_end, dtype=np.int64)
         if logits.shape[0] != window_end.shape[0] or any(
@@ -121,7 +130,7 @@ class CachedTeacher:
         ):
             raise ValueError("cached teacher logits, features and window_end must have one row per window")
         self.logits, self.features = logits, dict(features)
-        self.window_end, self.fingerprint = window_end, fingerprint
+        self.window_end, self.fingerprint, self.teacher = window_end, fingerprint, teacher
         self._position = np.full(int(window_end.max(initial=-1)) + 1, -1, dtype=np.int64)  # row -> index
         self._position[window_end] = np.arange(window_end.shape[0])
 
@@ -134,18 +143,22 @@ class CachedTeacher:
         cls,
         model: nn.Module,
         batchers: Iterable[Any] | Any,
-        feature_keys: Sequence[str] = (),
+        feature_keys: Sequence[str] | None = (),
         data_fingerprint: str = "",
         device: torch.device | str = "cpu",
     ) -> CachedTeacher:
         """Run the frozen teacher once over every window of `batchers` (one or several, e.g. train and
-        val; shuffling does not matter) and keep its logits and the named features."""
+        val; shuffling does not matter) and keep its logits and the named features (None: all of them,
+        for a cache that serves any KD recipe)."""
         batchers = [batchers] if hasattr(batchers, "windows") else list(batchers)
         teacher = LiveTeacher(model.to(device))
-        logits, features, ends = [], {name: [] for name in feature_keys}, []
+        logits, features, ends = [], {name: [] for name in feature_keys or ()}, []
         for batcher in batchers:
             for batch in batcher:
                 batch_logits, batch_features = teacher.outputs(batch_to_device(batch, device))
+                if feature_keys is None:
+                    feature_keys = tuple(sorted(batch_features))
+                    features = {name: [] for name in feature_keys}
                 missing = [name for name in feature_keys if name not in batch_features]
                 if missing:
                     raise KeyError(f"teacher has no feature '{missing[0]}'; it has {sorted(batch_features)}")
@@ -153,7 +166,7 @@ class CachedTeacher:
                 for name in feature_keys:
                     features[name].append(batch_features[name].float())
                 ends.append(np.asarray(batch["window_end"]))
-        return cls._deduplicated(model, logits, features, ends, feature_keys, data_fingerprint)
+        return cls._deduplicated(model, logits, features, ends, feature_keys or (), data_fingerprint)
 
     @classmethod
     def _deduplicated(cls, model, logits, features, ends, feature_keys, data_fingerprint) -> CachedTeacher:
@@ -164,8 +177,10 @@ class CachedTeacher:
         keep = torch.from_numpy(np.sort(first))
         stacked = {name: torch.cat(parts)[keep.to(parts[0].device)] for name, parts in features.items()}
         all_logits = torch.cat(logits)
-        fingerprint = teacher_fingerprint(model, window_end[keep.numpy()], feature_keys, data_fingerprint)
-        return cls(all_logits[keep.to(all_logits.device)], stacked, window_end[keep.numpy()], fingerprint)
+        digest = teacher_digest(model)
+        kept_ends = window_end[keep.numpy()]
+        fingerprint = teacher_fingerprint(model, kept_ends, feature_keys, data_fingerprint, digest)
+        return cls(all_logits[keep.to(all_logits.device)], stacked, kept_ends, fingerprint, digest)
 
     @classmethod
     def build_or_load(
@@ -220,7 +235,7 @@ class CachedTeacher:
         tensors = {"logits": self.logits, "window_end": torch.from_numpy(self.window_end)}
         tensors.update({f"features.{name}": value for name, value in self.features.items()})
         tensors = {key: value.detach().to("cpu").contiguous() for key, value in tensors.items()}
-        metadata = {"format": CACHE_FORMAT, "fingerprint": self.fingerprint}
+        metadata = {"format": CACHE_FORMAT, "fingerprint": self.fingerprint, "teacher": self.teacher}
         write_bytes_atomically(Path(path), save_safetensors_bytes(tensors, metadata=metadata))
 
     @classmethod
@@ -237,4 +252,41 @@ class CachedTeacher:
         features = {
             key.split(".", 1)[1]: value for key, value in tensors.items() if key.startswith("features.")
         }
-        return cls(tensors["logits"], features, tensors["window_end"].numpy(), fingerprint)
+        return cls(
+            tensors["logits"],
+            features,
+            tensors["window_end"].numpy(),
+            fingerprint,
+            metadata.get("teacher", ""),
+        )
+
+    @classmethod
+    def load_shared(
+        cls,
+        path: Path,
+        model: nn.Module,
+        batchers: Iterable[Any] | Any,
+        feature_keys: Sequence[str] = (),
+        device: torch.device | str = "cpu",
+    ) -> CachedTeacher:
+        """A cache computed once for several runs (`kdcs run`'s teacher-outputs stage), checked before
+        use: computed by these very teacher weights, holding every window of `batchers` and the
+        features a run reads (only those are kept). CheckpointError, naming the file, otherwise."""
+        cache = cls.load(path)
+        if cache.teacher != teacher_digest(model):
+            raise CheckpointError(
+                f"{path} holds the outputs of other teacher weights than this run's teacher"
+            )
+        batchers = [batchers] if hasattr(batchers, "windows") else list(batchers)
+        for batcher in batchers:
+            try:
+                cache.positions(np.asarray(batcher.windows.end_rows))
+            except KeyError as missing_window:
+                raise CheckpointError(f"{path}: {missing_window.args[0]}") from None
+        missing = [name for name in feature_keys if name not in cache.features]
+        if missing:
+            raise CheckpointError(
+                f"{path} lacks the teacher feature '{missing[0]}' (it has {sorted(cache.features)})"
+            )
+        cache.features = {name: cache.features[name] for name in feature_keys}
+        return cache.to(device)

@@ -20,12 +20,15 @@ from kdcs.collab.config import CollabConfig
 from kdcs.config import from_dict, to_dict
 from kdcs.data.prepared import DataConfig, PreparedData, prepare_data
 from kdcs.distill.run_config import RunConfig
+from kdcs.distill.teacher_outputs import CachedTeacher
+from kdcs.distill.trained_model import load_trained_model
 from kdcs.eval.complexity import complexity_report, example_batch
 from kdcs.jobs.collab import run_collab
 from kdcs.jobs.train import run_training
 from kdcs.models import ModelConfig, build_model
 
 STAGE_MARK = "stage-fingerprint.txt"
+TEACHER_BATCH = 256  # windows per teacher forward when caching its outputs (no gradients: memory is small)
 
 # PreparedData per data config, per process: workers read each AP's cache once.
 _PREPARED: dict[str, PreparedData] = {}
@@ -56,17 +59,36 @@ def prepared_data(data_config: DataConfig, train_stride: int = 1) -> PreparedDat
 
 
 def train_model(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
-    """args: config (RunConfig as a dict), run_dir, train_stride. Result: metrics.json's content."""
+    """args: config (RunConfig as a dict), run_dir, train_stride, teacher_outputs (a shared cache
+    file of the teacher's outputs, or None). Result: metrics.json's content."""
     config = from_dict(RunConfig, args["config"])
     run_dir = Path(args["run_dir"])
     resume = claim_run_dir(run_dir, fingerprint)
     data = prepared_data(config.data, int(args["train_stride"]))
-    metrics = run_training(config, run_dir, resume=resume, workers=1, data=data)
+    shared = Path(args["teacher_outputs"]) if args.get("teacher_outputs") else None
+    metrics = run_training(config, run_dir, resume=resume, workers=1, data=data, teacher_outputs=shared)
     summary = (
         f"val top-1 {metrics['val']['top1']['mean']:.3f}, test top-1 {metrics['test']['top1']['mean']:.3f} "
         f"(best epoch {metrics['best_epoch']}/{metrics['epochs_run']})"
     )
     return {"summary": summary, "run_dir": str(run_dir), "metrics": metrics}
+
+
+def cache_teacher_outputs(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
+    """args: teacher (run folder), data_config (DataConfig as a dict), train_stride, path. Runs the frozen
+    teacher once over the view's (thinned) train and val windows and saves its logits and every named
+    feature at `path`, for all the KD runs of that view to read. Result: path, windows, features."""
+    teacher = load_trained_model(args["teacher"])
+    for parameter in teacher.parameters():
+        parameter.requires_grad_(False)
+    data = prepared_data(from_dict(DataConfig, args["data_config"]), int(args["train_stride"]))
+    batchers = [data.batcher(split, teacher.modalities, TEACHER_BATCH) for split in ("train", "val")]
+    cache = CachedTeacher.build(teacher, batchers, feature_keys=None)
+    path = Path(args["path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cache.save(path)
+    summary = f"{len(cache)} train + val windows, features {', '.join(sorted(cache.features))}"
+    return {"summary": summary, "path": str(path), "windows": len(cache), "features": sorted(cache.features)}
 
 
 def collaborate(args: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:

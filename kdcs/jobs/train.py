@@ -24,7 +24,7 @@ from kdcs.distill.composer import build_composer
 from kdcs.distill.prediction import evaluate_split
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
 from kdcs.distill.run_config import RunConfig, window_mismatch
-from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher
+from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher, TeacherSource
 from kdcs.distill.trained_model import load_trained_model
 from kdcs.distill.trainer import Trainer
 from kdcs.models import build_model, sized_for_cache
@@ -60,6 +60,27 @@ def _teacher(config: RunConfig, recipe: dict) -> nn.Module | None:
     return teacher
 
 
+def _teacher_source(
+    config: RunConfig, teacher: nn.Module | None, composer: nn.Module, batchers: list, shared: Path | None
+) -> TeacherSource | None:
+    if teacher is None:
+        return None
+    if not config.kd.cache_teacher_outputs:
+        return LiveTeacher(teacher)
+    if shared is not None:
+        return CachedTeacher.load_shared(shared, teacher, batchers, feature_keys_read(composer))
+    return CachedTeacher.build(teacher, batchers, feature_keys_read(composer))
+
+
+def _source_name(source: TeacherSource | None, shared: Path | None) -> str | None:
+    """Where the teacher's outputs came from, for metrics.json."""
+    if source is None:
+        return None
+    if isinstance(source, LiveTeacher):
+        return "live"
+    return f"shared: {shared}" if shared is not None else "cached by this run"
+
+
 def run_training(
     config: RunConfig,
     run_dir: Path,
@@ -67,8 +88,14 @@ def run_training(
     resume: bool = False,
     workers: int | None = None,
     data: PreparedData | None = None,
+    teacher_outputs: Path | None = None,
 ) -> dict[str, Any]:
-    """Train (or distil) the configured model; returns and writes metrics.json."""
+    """Train (or distil) the configured model; returns and writes metrics.json.
+
+    teacher_outputs: a cache of the frozen teacher's outputs computed once for several runs
+    (`kdcs run`'s teacher-outputs stage); read instead of running the teacher when the config caches
+    teacher outputs, after checking it comes from the same teacher weights and covers every window.
+    """
     run_dir = Path(run_dir)
     data = data or prepare_data(config.data, workers=workers)
     recipe = merge_recipe(config.kd.recipe, config.kd.terms)
@@ -81,13 +108,7 @@ def run_training(
     val = data.batcher("val", modalities, 256)
     example = next(iter(val))
     composer = build_composer(resolve_recipe(recipe, student, teacher, example))
-    source = None
-    if teacher is not None:
-        source = (
-            CachedTeacher.build(teacher, [train, val], feature_keys_read(composer))
-            if config.kd.cache_teacher_outputs
-            else LiveTeacher(teacher)
-        )
+    source = _teacher_source(config, teacher, composer, [train, val], teacher_outputs)
     write_config(run_dir, config)
     start = time.perf_counter()
     result = Trainer(student, composer, train, val, config.train, run_dir, teacher=source).fit(resume=resume)
@@ -98,6 +119,7 @@ def run_training(
         "recipe": config.kd.recipe,
         "loss_equation": composer.describe(),
         "teacher": config.kd.teacher,
+        "teacher_outputs": _source_name(source, teacher_outputs),
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "stopped_reason": result.stopped_reason,

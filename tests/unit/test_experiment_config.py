@@ -9,7 +9,7 @@ import pytest
 from kdcs.config import ConfigError, to_dict
 from kdcs.distill.recipes import NAMED_RECIPES
 from kdcs.experiments.study.config import ExperimentConfig, load_experiment
-from kdcs.experiments.study.experiment import resolve_study
+from kdcs.experiments.study.experiment import resolve_study, teacher_output_runs
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "configs" / "experiments"
 
@@ -22,25 +22,47 @@ def test_quick_yaml_equals_the_built_in_quick_overrides():
     assert to_dict(load_experiment(EXPERIMENTS / "demo-quick.yaml")) == to_dict(load_experiment(quick=True))
 
 
-def test_demo_resolves_to_teacher_self_kd_and_every_student_recipe(tmp_path):
+def test_demo_resolves_to_the_papers_rows_per_edge_node_type(tmp_path):
     paths, runs, collabs = resolve_study(ExperimentConfig(), tmp_path / "demo")
 
     ids = [run.id for run in runs]
     assert ids[:2] == ["teacher", "teacher-self-kd"]
-    assert {"camera/none", "radar/logit", "gps/rkd", "camera-L3/cross-modal", "camera/feature"} <= set(ids)
-    assert len(ids) == 2 + 4 * 5
-    short = next(run for run in runs if run.id == "camera-L3/logit")
+    groups = {run.group: run for run in runs if run.group != "teacher"}
+    assert set(groups) == {"camera", "camera-L3", "radar", "radar-L3", "gps", "gps-L3"}
+    for group in groups:  # every node type at L=8 and L=3, without KD and with at least one recipe
+        recipes = {run.recipe for run in runs if run.group == group}
+        assert "none" in recipes and len(recipes) >= 2, group
+    short = next(run for run in runs if run.group == "camera-L3" and run.recipe != "none")
     assert (short.config.model.history, short.config.data.history) == (3, 8)
     assert short.config.kd.teacher == str(tmp_path / "demo" / "models" / "teacher")
+    assert short.needs == ("teacher", "teacher-outputs") and short.teacher_outputs is not None
     assert all(run.config.data.scenario == str(paths.scenario) for run in runs)
     protocols = {c.config.protocol for c in collabs}
-    assert {"fedavg", "fed-distill"} <= protocols
+    assert {"fedavg", "fed-distill", "local-only"} <= protocols
     fedavg, distill = (next(c for c in collabs if c.config.protocol == p) for p in ("fedavg", "fed-distill"))
     assert fedavg.config.student == distill.config.student and fedavg.config.nodes == distill.config.nodes
     edge = next(c for c in collabs if c.config.protocol == "edge-kd")
     assert edge.config.central.teacher == str(paths.models / "teacher") and edge.needs == ("teacher",)
     assert fedavg.needs == () and fedavg.config.central.teacher is None
     assert not (tmp_path / "demo").exists()  # resolving writes nothing
+
+
+def test_seeds_replicate_every_run_each_student_taught_by_its_own_seeds_teacher(tmp_path):
+    config = load_experiment(overrides=["seeds=[0,1,2]"])
+    paths, runs, collabs = resolve_study(config, tmp_path / "study")
+    outputs = teacher_output_runs(config, tmp_path / "study")
+
+    assert len(runs) == 3 * len(resolve_study(ExperimentConfig(), tmp_path / "one")[1])
+    assert len({run.stage for run in runs}) == len(runs)
+    for run in runs:
+        assert run.config.train.seed == run.seed and run.stage.endswith(f"-seed{run.seed}")
+        if run.recipe != "none":
+            assert run.config.kd.teacher == str(paths.models / f"teacher-seed{run.seed}")
+            assert run.needs == (f"teacher-seed{run.seed}", f"teacher-outputs-seed{run.seed}")
+    assert [o.stage for o in outputs] == [f"teacher-outputs-seed{s}" for s in (0, 1, 2)]
+    assert {(c.seed, c.config.seed) for c in collabs} == {(s, s) for s in (0, 1, 2)}
+    edge = [c for c in collabs if c.config.protocol == "edge-kd"]
+    assert [c.needs for c in edge] == [(f"teacher-seed{s}",) for s in (0, 1, 2)]
 
 
 def test_paper_camera_config_resolves_to_the_papers_setting(tmp_path):
@@ -83,6 +105,10 @@ def test_paper_camera_config_resolves_to_the_papers_setting(tmp_path):
         ("evaluation.scene_model=nobody", "evaluation.scene_model"),
         ("workers=0", "workers"),
         ("students=[{name: a, run: {}}, {name: a, run: {}}]", "students[1].name"),
+        ("students=[{name: a, run: {}, recipes: [none, none]}]", "students[0].recipes"),
+        ("students=[{name: a, run: {}, recipes: [none, jedi]}]", "students[0].recipes"),
+        ("seeds=[]", "seeds"),
+        ("seeds=[1, 1]", "seeds"),
     ],
 )
 def test_bad_experiment_values_are_named_before_anything_is_written(override, named, tmp_path):

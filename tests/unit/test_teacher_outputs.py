@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from kdcs.distill.batch_context import build_context, inputs_for
 from kdcs.distill.composer import alpha_recipe, build_composer
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher, StackedTeachers
 from kdcs.distill.trainer import Trainer
@@ -112,3 +113,42 @@ def test_stacked_teachers_give_one_logit_tensor_per_teacher():
     assert logits.shape == (3, *teachers[0].outputs(batch)[0].shape)
     assert features["final"].shape[0] == 3
     torch.testing.assert_close(logits[1], teachers[1].outputs(batch)[0])
+
+
+def test_a_shared_cache_of_every_feature_gives_the_same_kd_loss_as_the_live_teacher(tmp_path):
+    train, val, _ = make_batchers(history=8)
+    teacher = tiny_model(history=8, seed=1)
+    CachedTeacher.build(teacher, [train, val], feature_keys=None).save(tmp_path / "shared.safetensors")
+    recipe = {
+        "task": {"loss": "focal", "weight": 0.5},
+        "rkd": {"loss": "rkd_cosine", "weight": 0.5},
+        "kd": {"loss": "logit_kd", "weight": 0.5},
+    }
+    student = tiny_model(history=3, seed=4).eval()
+    batch = next(iter(train))
+    shared = CachedTeacher.load_shared(tmp_path / "shared.safetensors", teacher, [train, val], ("final",))
+    calls = _count_forwards(teacher)
+
+    def loss(source) -> torch.Tensor:
+        composer = build_composer(recipe)  # a fresh one: rkd_cosine draws partners from its own generator
+        output = student(inputs_for(batch, 3))
+        return composer(build_context(batch, output, source.outputs(batch)))[0]
+
+    from_cache = loss(shared)
+    assert calls[0] == 0
+    torch.testing.assert_close(from_cache, loss(LiveTeacher(teacher)))
+    assert set(shared.features) == {"final"}  # a run keeps only what its recipe reads
+
+
+def test_a_shared_cache_is_refused_for_other_weights_windows_or_features(tmp_path):
+    train, val, test = make_batchers(history=8)
+    teacher = tiny_model(history=8, seed=1)
+    path = tmp_path / "shared.safetensors"
+    CachedTeacher.build(teacher, [train, val], feature_keys=("final",)).save(path)
+
+    with pytest.raises(CheckpointError, match="other teacher weights"):
+        CachedTeacher.load_shared(path, tiny_model(history=8, seed=2), [train, val])
+    with pytest.raises(CheckpointError, match="lack .* window"):
+        CachedTeacher.load_shared(path, teacher, [train, test])
+    with pytest.raises(CheckpointError, match="lacks the teacher feature 'frame'"):
+        CachedTeacher.load_shared(path, teacher, [train, val], ("final", "frame"))

@@ -2,21 +2,52 @@
 
 Nothing here is hard-coded about the outcome: every comparison reads the results and says what it
 found, including where knowledge distillation did not help. A "best KD recipe" is picked on the
-validation split, never on test. Differences below NOISE (one seed) are called "about the same".
+validation split, never on test. A difference smaller than the seed spread of the two rows compared
+(`noise_between`) is called "about the same"; with one seed there is no spread, and NOISE stands in.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
-NOISE = 0.01  # test top-1 differences smaller than this are within one seed's noise on these splits
+NOISE = 0.01  # one seed: test top-1 differences smaller than this are called within noise
 TEACHER, SELF_KD, NO_KD = "teacher", "teacher-self-kd", "none"
 BASELINE = "local-only"  # the collaboration protocol that exchanges nothing
 
 
 def top1(entry: Mapping[str, Any], split: str = "test") -> float:
+    """Mean top-1 over slots (and over seeds, for a row of several seeds)."""
     return float(entry["test"]["top1"]["mean"] if split == "test" else entry["val"]["top1"])
+
+
+def top1_std(entry: Mapping[str, Any]) -> float | None:
+    """Sample std over seeds of the mean test top-1; None for one seed."""
+    std = entry["test"]["top1"].get("std")
+    return None if std is None else float(std)
+
+
+def noise_between(*stds: float | None) -> float:
+    """How large a difference of rows with these seed stds must be to count: the spread of their
+    difference, sqrt(sum std^2), when every row has several seeds; NOISE otherwise."""
+    if not stds or any(std is None for std in stds):
+        return NOISE
+    return math.sqrt(sum(float(std) ** 2 for std in stds))
+
+
+def model_noise(*entries: Mapping[str, Any]) -> float:
+    """`noise_between` of model rows' mean test top-1."""
+    return noise_between(*(top1_std(entry) for entry in entries))
+
+
+def with_spread(value: float, std: float | None) -> str:
+    """ "0.412" for one seed, "0.412 +- 0.010" over seeds."""
+    return f"{value:.3f}" if std is None else f"{value:.3f} ± {std:.3f}"
+
+
+def model_top1_text(entry: Mapping[str, Any]) -> str:
+    return with_spread(top1(entry), top1_std(entry))
 
 
 def groups(results: Mapping[str, Any]) -> dict[str, dict[str, str]]:
@@ -62,6 +93,10 @@ def ratios(results: Mapping[str, Any]) -> dict[str, Any]:
                 row["top1_fraction_no_kd"] = top1(results["models"][recipes[NO_KD]]) / max(teacher_top1, 1e-9)
             if best is not None:
                 row["top1_fraction_best_kd"] = top1(results["models"][best]) / max(teacher_top1, 1e-9)
+            if best is not None and NO_KD in recipes:
+                base = top1(results["models"][recipes[NO_KD]])
+                if teacher_top1 > base:
+                    row["gap_closed_best_kd"] = (top1(results["models"][best]) - base) / (teacher_top1 - base)
         out[group] = row
     return out
 
@@ -70,9 +105,9 @@ def _signed(delta: float) -> str:
     return f"{delta:+.3f}"
 
 
-def _change(delta: float, than: str = "") -> str:
+def _change(delta: float, than: str = "", noise: float = NOISE) -> str:
     """ "higher than X (+0.031)", "about the same as X (+0.004)"; without X: "higher (+0.031)"."""
-    if abs(delta) < NOISE:
+    if abs(delta) <= noise:
         word, link = "about the same", " as"
     else:
         word, link = ("higher" if delta > 0 else "lower"), " than"
@@ -88,15 +123,35 @@ def teacher_findings(results: Mapping[str, Any]) -> list[str]:
             f"{'beats' if teacher > float(f['top1']['mean']) else 'does not beat'} '{name}' ({float(f['top1']['mean']):.3f})"
             for name, f in floors.items()
         ]
+        slots = slots_below_floors(models[TEACHER], floors)
+        at_slots = (
+            "at every slot"
+            if not slots
+            else f"not at slot(s) {', '.join(slots)} (per-slot top-1 at or below a floor)"
+        )
         sentences.append(
-            f"The teacher ({models[TEACHER]['architecture']}, mean test top-1 {teacher:.3f}) {' and '.join(parts)}."
+            f"The teacher ({models[TEACHER]['architecture']}, mean test top-1 "
+            f"{model_top1_text(models[TEACHER])}) {' and '.join(parts)}; it is above both floors {at_slots}."
         )
     if TEACHER in models and SELF_KD in models:
-        before, after = top1(models[TEACHER]), top1(models[SELF_KD])
+        before, after = models[TEACHER], models[SELF_KD]
+        change = _change(top1(after) - top1(before), noise=model_noise(before, after))
         sentences.append(
-            f"Self-KD left the teacher's mean test top-1 {_change(after - before)}: {before:.3f} -> {after:.3f}."
+            f"Self-KD left the teacher's mean test top-1 {change}: {model_top1_text(before)} -> "
+            f"{model_top1_text(after)}."
         )
     return sentences
+
+
+def slots_below_floors(entry: Mapping[str, Any], floors: Mapping[str, Any]) -> list[str]:
+    """Names of the slots ("t", "t+1", ...) where the model's mean top-1 is not above every floor's."""
+    values = entry["test"]["top1"]["per_slot"]
+    names = ["t", *(f"t+{j}" for j in range(1, len(values)))]
+    return [
+        names[slot]
+        for slot, value in enumerate(values)
+        if any(value <= floor["top1"]["per_slot"][slot] for floor in floors.values())
+    ]
 
 
 def student_findings(results: Mapping[str, Any]) -> list[str]:
@@ -104,21 +159,34 @@ def student_findings(results: Mapping[str, Any]) -> list[str]:
     for group, recipes in groups(results).items():
         if NO_KD not in recipes:
             continue
-        base = top1(models[recipes[NO_KD]])
-        helped = [r for r, m in recipes.items() if r != NO_KD and top1(models[m]) - base >= NOISE]
-        hurt = [r for r, m in recipes.items() if r != NO_KD and top1(models[m]) - base <= -NOISE]
+        no_kd = models[recipes[NO_KD]]
+        base = top1(no_kd)
+
+        lifts = {  # recipe -> (test top-1 minus no KD, the noise of that difference)
+            r: (top1(models[m]) - base, model_noise(models[m], no_kd))
+            for r, m in recipes.items()
+            if r != NO_KD
+        }
+        helped = [r for r, (delta, noise) in lifts.items() if delta > noise]
+        hurt = [r for r, (delta, noise) in lifts.items() if delta < -noise]
         flat = [r for r in recipes if r not in (NO_KD, *helped, *hurt)]
-        parts = [f"{r} {top1(models[recipes[r]]):.3f}" for r in recipes if r != NO_KD]
+        parts = [f"{r} {model_top1_text(models[recipes[r]])}" for r in recipes if r != NO_KD]
         if not parts:
-            sentences.append(f"Student '{group}': {base:.3f} mean test top-1 (trained without KD only).")
+            sentences.append(
+                f"Student '{group}': {model_top1_text(no_kd)} mean test top-1 (trained without KD only)."
+            )
             continue
-        text = f"Student '{group}': no KD {base:.3f} mean test top-1; with KD {', '.join(parts)}."
-        text += f" KD helped ({', '.join(helped)})." if helped else " No KD recipe helped by 0.01 or more."
-        if hurt or flat:
-            text += f" KD did not help: {', '.join([*hurt, *flat])}."
+        text = (
+            f"Student '{group}': no KD {model_top1_text(no_kd)} mean test top-1; with KD {', '.join(parts)}."
+        )
+        text += f" KD helped ({', '.join(helped)})." if helped else " No KD recipe helped beyond noise."
+        if hurt:
+            text += f" KD hurt: {', '.join(hurt)}."
+        if flat:
+            text += f" Within noise of no KD: {', '.join(flat)}."
         best = best_kd_on_validation(results, recipes)
         if best is not None:
-            change = _change(top1(models[best]) - base, "no KD")
+            change = _change(top1(models[best]) - base, "no KD", model_noise(models[best], no_kd))
             text += f" The recipe picked on validation, {models[best]['recipe']}, scores {change} on test."
         sentences.append(text)
     return sentences
@@ -178,10 +246,13 @@ def collab_findings(results: Mapping[str, Any]) -> list[str]:
     baseline = next((run for run in runs.values() if run["protocol"] == BASELINE), None)
     if baseline is not None and exchanging:
         alone = mean_node_top1(baseline)
-        parts = [f"{name} {_change(mean_node_top1(run) - alone)}" for name, run in exchanging.items()]
+        parts = [
+            f"{name} {_change(mean_node_top1(run) - alone, noise=collab_noise(run, baseline))}"
+            for name, run in exchanging.items()
+        ]
         sentences.append(
             f"Against nodes trained alone on the same schedule (local-only, mean node test top-1 "
-            f"{alone:.3f}): {'; '.join(parts)}."
+            f"{with_spread(alone, mean_node_top1_std(baseline))}): {'; '.join(parts)}."
         )
     if exchanging:
         best = max(exchanging, key=lambda n: mean_node_top1(exchanging[n]))
@@ -195,13 +266,48 @@ def collab_findings(results: Mapping[str, Any]) -> list[str]:
 
 
 def mean_node_top1(run: Mapping[str, Any]) -> float:
-    values = [node["test"]["top1_mean"] for node in run["nodes"].values()]
+    """Mean over the nodes of their test top-1 (over seeds too, for a row of several seeds); nodes
+    that did not answer the final evaluation are left out."""
+    if "mean_node_top1" in run:
+        return float(run["mean_node_top1"]["mean"])
+    values = [node["test"]["top1_mean"] for node in run["nodes"].values() if "test" in node]
     return sum(values) / len(values) if values else float("nan")
+
+
+def mean_node_top1_std(run: Mapping[str, Any]) -> float | None:
+    std = run.get("mean_node_top1", {}).get("std")
+    return None if std is None else float(std)
+
+
+def collab_noise(*runs: Mapping[str, Any]) -> float:
+    return noise_between(*(mean_node_top1_std(run) for run in runs))
+
+
+def stop_findings(results: Mapping[str, Any]) -> list[str]:
+    """How many models stopped on a validation plateau, and which hit their epoch cap still improving."""
+    runs = [(model_id, run) for model_id, entry in results["models"].items() for run in entry.get("runs", [])]
+    stops = [(model_id, run) for model_id, run in runs if "stop" in run]
+    if not stops:
+        return []
+    plateau = sum(run["stop"]["by"] == "plateau" for _, run in stops)
+    improving = [
+        f"{model_id} (seed {run['seed']}, best epoch {run['stop']['best_epoch']} of {run['stop']['cap']})"
+        for model_id, run in stops
+        if run["stop"]["still_improving"]
+    ]
+    text = f"{plateau} of {len(stops)} trained models stopped because validation top-1 stopped improving"
+    if improving:
+        return [f"{text}; {len(improving)} hit the epoch cap while still improving: {', '.join(improving)}."]
+    capped = len(stops) - plateau
+    if capped:
+        return [f"{text}; {capped} ran to their epoch cap without early stopping configured."]
+    return [f"{text}."]
 
 
 def findings(results: Mapping[str, Any]) -> list[str]:
     """Every finding sentence, in report order."""
     return [
+        *stop_findings(results),
         *teacher_findings(results),
         *floor_findings(results),
         *student_findings(results),

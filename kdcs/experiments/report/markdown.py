@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kdcs.experiments.report.findings import mean_node_top1
+from kdcs.experiments.report.findings import mean_node_top1, mean_node_top1_std, with_spread
 
 SLOT_METRICS = (("top1", "Top-1"), ("top3", "Top-3"), ("top5", "Top-5"), ("dba", "Official DBA"))
 PLOTS = (
@@ -44,11 +44,43 @@ def metric_tables(results: Mapping[str, Any]) -> list[str]:
             [f"floor: {name}", *f[key]["per_slot"], f[key]["mean"]] for name, f in floors.items() if key in f
         ]
         rows += [
-            [model_id, *entry["test"][key]["per_slot"], entry["test"][key]["mean"]]
+            [model_id, *_with_spreads(entry["test"][key])]
             for model_id, entry in models.items()
+            if key in entry["test"]
         ]
         lines += _table(["model", *_slot_names(slots), "mean"], rows)
     return lines
+
+
+def _with_spreads(metric: Mapping[str, Any]) -> list[str]:
+    """Per-slot values and the mean, each "m ± s" over seeds (plain "m" for one seed)."""
+    stds = metric.get("per_slot_std") or [None] * len(metric["per_slot"])
+    return [
+        *(with_spread(value, std) for value, std in zip(metric["per_slot"], stds, strict=True)),
+        with_spread(metric["mean"], metric.get("std")),
+    ]
+
+
+def stop_table(results: Mapping[str, Any]) -> list[str]:
+    """One row per model and seed: epochs run, best epoch, the cap and patience, why it stopped."""
+    rows = []
+    for model_id, entry in results["models"].items():
+        for run in entry.get("runs", []):
+            stop = run.get("stop")
+            if not stop:
+                continue
+            if stop["by"] == "plateau":
+                why = f"plateau (no gain for {stop['patience']} epochs)"
+            else:
+                why = "**epoch cap, still improving**" if stop["still_improving"] else "epoch cap"
+            patience = stop["patience"] if stop["patience"] is not None else "-"
+            rows.append(
+                [model_id, run["seed"], stop["epochs"], stop["best_epoch"], stop["cap"], patience, why]
+            )
+    if not rows:
+        return []
+    header = ["model", "seed", "epochs run", "best epoch (kept)", "epoch cap", "patience", "stopped by"]
+    return ["## How each model stopped", "", *_table(header, rows)]
 
 
 def complexity_table(results: Mapping[str, Any]) -> list[str]:
@@ -94,7 +126,7 @@ def collab_table(results: Mapping[str, Any]) -> list[str]:
                 run["bytes"]["up"],
                 run["bytes"]["down"],
                 run["bytes"]["up"] // (nodes * max(run["rounds"], 1)),
-                mean_node_top1(run),
+                with_spread(mean_node_top1(run), mean_node_top1_std(run)),
             ]
         )
     header = [
@@ -130,6 +162,7 @@ def ratio_table(results: Mapping[str, Any]) -> list[str]:
             share(row, "top1_fraction_no_kd"),
             share(row, "top1_fraction_best_kd"),
             row.get("best_kd") or "-",
+            share(row, "gap_closed_best_kd"),
         ]
         for group, row in results.get("ratios", {}).items()
     ]
@@ -140,6 +173,7 @@ def ratio_table(results: Mapping[str, Any]) -> list[str]:
         "top-1 as a share of the teacher's, no KD",
         "same, best KD",
         "best KD (picked on validation)",
+        "student-teacher gap closed by it",
     ]
     return ["## Student vs teacher", "", *_table(header, rows)]
 
@@ -183,19 +217,26 @@ def paper_section(results: Mapping[str, Any]) -> list[str]:
 def timing_section(results: Mapping[str, Any]) -> list[str]:
     timing = results.get("timing", {})
     rows = [
-        [name, t["seconds"], "reused" if t["reused"] else "ran"]
+        [
+            name,
+            f"{t['seconds']:.1f}",
+            "-" if t.get("cpu_seconds") is None else f"{t['cpu_seconds']:.1f}",
+            "reused" if t["reused"] else "ran",
+        ]
         for name, t in timing.get("stages", {}).items()
     ]
     machine = results["machine"]
     head = f"Wall time of this invocation: {timing.get('total_s', float('nan')):.0f} s on {machine['cpu_count']} CPU cores"
+    if timing.get("cpu_seconds") is not None:
+        head += f", {timing['cpu_seconds']:.0f} CPU-seconds (user + system, every process of the run)"
     if "load_average_1_5_15_min" in machine:
         head += f" (load average {'/'.join(f'{v:.1f}' for v in machine['load_average_1_5_15_min'])} over 1/5/15 min at the end)"
     return [
         "## Stages",
         "",
-        head + " (stage seconds are from the run that computed them).",
+        head + "; stage seconds are from the run that computed them.",
         "",
-        *_table(["stage", "seconds", "this run"], rows),
+        *_table(["stage", "wall seconds", "CPU seconds", "this run"], rows),
     ]
 
 
@@ -218,6 +259,7 @@ def render(results: Mapping[str, Any]) -> str:
         *complexity_table(results),
         *ratio_table(results),
         *collab_table(results),
+        *stop_table(results),
         "## Plots",
         "",
         *(f"- [{title}](plots/{name})" for name, title in PLOTS if name in results.get("plots", [])),

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from kdcs.experiments.report.findings import mean_node_top1
+from kdcs.experiments.report.findings import mean_node_top1, mean_node_top1_std, with_spread
 
 
 def models_table(results: Mapping[str, Any]) -> Table:
@@ -32,7 +32,7 @@ def models_table(results: Mapping[str, Any]) -> Table:
         test = entry["test"]
         table.add_row(
             model_id,
-            f"{test['top1']['mean']:.3f}",
+            with_spread(test["top1"]["mean"], test["top1"].get("std")),
             f"{test['top3']['mean']:.3f}",
             f"{test['top5']['mean']:.3f}",
             f"{test['dba']['mean']:.3f}",
@@ -54,6 +54,6 @@ def collab_table(results: Mapping[str, Any]) -> Table:
             str(run["rounds"]),
             f"{run['bytes']['up']:,}",
             f"{run['bytes']['down']:,}",
-            f"{mean_node_top1(run):.3f}",
+            with_spread(mean_node_top1(run), mean_node_top1_std(run)),
         )
     return table

@@ -13,6 +13,7 @@ When a stage fails, no new stage starts; stages already running finish and are s
 from __future__ import annotations
 
 import multiprocessing
+import resource
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -61,6 +62,19 @@ class SilentEvents:
     def started(self, name: str) -> None: ...
     def finished(self, record: StageRecord) -> None: ...
     def failed(self, name: str, error: BaseException) -> None: ...
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of the child processes it has waited for."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def timed_call(job: Job, args: Mapping[str, Any], stage_fingerprint: str) -> tuple[dict[str, Any], float]:
+    """(job's result, CPU seconds it took); run in the process that runs the job, so a worker counts its own."""
+    start = cpu_seconds()
+    result = job(args, stage_fingerprint)
+    return result, cpu_seconds() - start
 
 
 def job_name(job: Job) -> str:
@@ -124,11 +138,11 @@ class _Run:
             for future in finished:
                 stage, start = self.running.pop(future)
                 try:
-                    result = future.result()
+                    result, cpu = future.result()
                 except Exception as error:  # noqa: BLE001 - any failure of a stage is reported by name
                     self._fail(stage, error)
                 else:
-                    self._finish(stage, start, result)
+                    self._finish(stage, start, result, cpu)
 
     def _ready(self) -> list[Stage]:
         return [s for s in self.waiting if all(need in self.done for need in s.needs)]
@@ -151,7 +165,7 @@ class _Run:
                 if len(self.running) < workers:
                     self.waiting.remove(stage)
                     self.events.started(stage.name)
-                    future = pool.submit(stage.job, dict(stage.args), self.prints[stage.name])
+                    future = pool.submit(timed_call, stage.job, dict(stage.args), self.prints[stage.name])
                     self.running[future] = (stage, time.perf_counter())
             elif not self.running:
                 self._run_inline(stage)
@@ -162,14 +176,15 @@ class _Run:
         self.events.started(stage.name)
         start = time.perf_counter()
         try:
-            result = stage.job(dict(stage.args), self.prints[stage.name])
+            result, cpu = timed_call(stage.job, dict(stage.args), self.prints[stage.name])
         except Exception as error:  # noqa: BLE001 - reported by name, then raised as StageFailed
             self._fail(stage, error)
         else:
-            self._finish(stage, start, result)
+            self._finish(stage, start, result, cpu)
 
-    def _finish(self, stage: Stage, start: float, result: dict[str, Any]) -> None:
-        record = self.store.save(stage.name, self.prints[stage.name], time.perf_counter() - start, result)
+    def _finish(self, stage: Stage, start: float, result: dict[str, Any], cpu: float) -> None:
+        seconds = time.perf_counter() - start
+        record = self.store.save(stage.name, self.prints[stage.name], seconds, result, cpu)
         self.done[stage.name] = record
         self.events.finished(record)
 

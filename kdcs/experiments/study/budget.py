@@ -16,10 +16,27 @@ def _ordinal(n: int) -> str:
 
 
 def _epochs_by_group(runs: Sequence[ModelRun]) -> str:
-    seen: dict[str, int] = {}
+    """ "teacher at most 40 (patience 5), camera ..." from each group's first run."""
+    seen: dict[str, str] = {}
     for run in runs:
-        seen.setdefault(run.group, run.config.train.epochs)
-    return ", ".join(f"{group} {epochs}" for group, epochs in seen.items())
+        train = run.config.train
+        patience = f"patience {train.patience}" if train.patience is not None else "no early stop"
+        seen.setdefault(run.group, f"{run.group} at most {train.epochs} ({patience})")
+    return ", ".join(seen.values())
+
+
+def seeds_note(config: ExperimentConfig) -> str:
+    seeds = list(config.seeds)
+    if len(seeds) == 1:
+        return (
+            f"One seed per model (seed {seeds[0]}): there is no spread to judge noise by, so mean top-1 "
+            "differences below 0.01 are called within noise."
+        )
+    return (
+        f"{len(seeds)} seeds per model ({', '.join(map(str, seeds))}; each student taught by the teacher of "
+        "its own seed): every number is the mean over seeds, +- their sample std; a difference smaller than "
+        "the spread of the two rows (sqrt(std_a^2 + std_b^2)) is called within noise."
+    )
 
 
 def budget_notes(
@@ -28,8 +45,9 @@ def budget_notes(
     common = config.common
     frame = tuple(common.data.preprocess.camera_size)
     notes = [
-        f"Epochs per model group: {_epochs_by_group(runs)} (the paper trains about {PAPER_EPOCHS}); "
-        f"models are selected on validation after every epoch.",
+        f"Epochs per model group: {_epochs_by_group(runs)}; a model stops when its validation top-1 has "
+        f"not improved for `patience` epochs (the paper trains about {PAPER_EPOCHS} epochs); the best "
+        "validation epoch is kept. How each model stopped is in 'How each model stopped'.",
     ]
     if frame != PAPER_FRAME:
         notes.append(
@@ -63,5 +81,5 @@ def budget_notes(
             )
             label = run.name if run.name == run.config.protocol else f"{run.name} ({run.config.protocol})"
             notes.append(f"Collaboration run {label} {source}.")
-    notes.append("One seed per model: mean top-1 differences below 0.01 are within noise and called so.")
+    notes.append(seeds_note(config))
     return notes

@@ -39,10 +39,12 @@ class ScenarioSpec:
 
 @dataclass(frozen=True)
 class StudentSpec:
-    """One edge-node type: a name (used in run folders and the report) and RunConfig overrides."""
+    """One edge-node type: a name (used in run folders and the report), RunConfig overrides, and the
+    KD recipes it is trained with (None: the experiment's `recipes`)."""
 
     name: str = ""
     run: dict[str, Any] = field(default_factory=dict)
+    recipes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class ExperimentConfig:
     """A teacher + students + collaboration study and its report.
 
     name: the experiment's name (default run folder runs/<name>).
+    seeds: every model and collaboration run is trained once per seed (its `train.seed`, or the
+        collaboration's `seed`); each student is taught by the teacher of its own seed, and the report
+        gives mean +- std over seeds. One seed: one run per row, and the report says so.
     workers: training processes run side by side (one torch thread each is the demo's choice).
     train_stride: keep every k-th training window (windows overlap by L-1 slots, so neighbours add
         little); validation and test windows are never thinned.
@@ -80,7 +85,9 @@ class ExperimentConfig:
     teacher: RunConfig overrides of the teacher.
     self_kd: overrides of the self-KD teacher (the teacher's config, recipe "self-kd", taught by the
         teacher); None = no self-KD stage.
-    students: edge-node types; each is trained with every recipe in `recipes` (taught by the teacher).
+    students: edge-node types; each is trained with its own `recipes`, or with every recipe in
+        `recipes` (taught by the teacher).
+    recipes: the KD recipes of a student that names none ("none" = trained without KD).
     collab_common: the CollabConfig every collaboration run starts from.
     collab: the collaboration runs.
     collab_teacher: protocols that need a central teacher (central-kd, edge-kd) use the study's
@@ -88,6 +95,7 @@ class ExperimentConfig:
     """
 
     name: str = "demo"
+    seeds: tuple[int, ...] = (0,)
     scenario: ScenarioSpec = field(default_factory=ScenarioSpec)
     workers: int = 2
     train_stride: int = 2
@@ -96,7 +104,9 @@ class ExperimentConfig:
     teacher: dict[str, Any] = field(default_factory=demo_defaults.teacher)
     self_kd: dict[str, Any] | None = field(default_factory=dict)
     students: tuple[StudentSpec, ...] = field(
-        default_factory=lambda: tuple(StudentSpec(name, run) for name, run in demo_defaults.students())
+        default_factory=lambda: tuple(
+            StudentSpec(name, run, recipes) for name, run, recipes in demo_defaults.students()
+        )
     )
     recipes: tuple[str, ...] = demo_defaults.RECIPES
     collab_common: CollabConfig = field(default_factory=demo_defaults.collab_common)
@@ -154,14 +164,25 @@ def check_ranges(config: ExperimentConfig) -> None:
         "evaluation.latency_repeats": config.evaluation.latency_repeats >= 1,
         "evaluation.scene_slots": config.evaluation.scene_slots >= 2,
         "recipes": len(config.recipes) >= 1,
+        "seeds": len(config.seeds) >= 1 and all(seed >= 0 for seed in config.seeds),
     }
     for key, ok in checks.items():
         if not ok:
             raise ConfigError(f"config key '{key}' is out of range")
     _check_names("students", [s.name for s in config.students])
     _check_names("collab", [c.name for c in config.collab])
-    if len(set(config.recipes)) != len(config.recipes):
-        raise ConfigError(f"config key 'recipes' lists a recipe twice: {list(config.recipes)}")
+    if len(set(config.seeds)) != len(config.seeds):
+        raise ConfigError(f"config key 'seeds' lists a seed twice: {list(config.seeds)}")
+    lists = {"recipes": config.recipes}
+    lists.update({f"students[{i}].recipes": s.recipes for i, s in enumerate(config.students) if s.recipes})
+    for key, recipes in lists.items():
+        if len(set(recipes)) != len(recipes):
+            raise ConfigError(f"config key '{key}' lists a recipe twice: {list(recipes)}")
+    for index, student in enumerate(config.students):
+        if student.recipes is not None and not student.recipes:
+            raise ConfigError(
+                f"config key 'students[{index}].recipes' is empty (leave it out to use 'recipes')"
+            )
 
 
 def _check_names(key: str, names: list[str]) -> None:

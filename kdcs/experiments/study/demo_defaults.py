@@ -16,9 +16,10 @@ from kdcs.distill.run_config import RunConfig
 from kdcs.distill.train_config import OptimConfig, TrainConfig
 from kdcs.models import ModelConfig
 
-RECIPES = ("none", "logit", "feature", "rkd", "cross-modal")
+# the KD recipes each student is trained with (plus none); every named recipe stays available by config
+RECIPES = ("none", "logit", "rkd", "cross-modal")
 TEACHER_MODALITIES = ["camera_motion", "radar", "gps", "beam_history"]
-HISTORY, HORIZON = 8, 3
+HISTORY, HORIZON, SHORT_HISTORY = 8, 3, 3
 
 
 def _train(epochs: int, lr: float) -> TrainConfig:
@@ -54,16 +55,17 @@ def teacher() -> dict[str, Any]:
     }
 
 
-def students() -> list[tuple[str, dict[str, Any]]]:
-    """(name, RunConfig overrides) per edge-node type; every node also sees its own past beams."""
+def students() -> list[tuple[str, dict[str, Any], tuple[str, ...] | None]]:
+    """(name, RunConfig overrides, KD recipes) per edge-node type, each at L=8 and at a short window
+    (L=3: temporal distillation, the teacher sees all 8 slots); every node also sees its own past beams."""
     camera = {"architecture": "ds-student", "modalities": ["camera_motion", "beam_history"]}
-    return [
-        ("camera", {"model": camera}),
-        ("radar", {"model": {"architecture": "radar-student", "modalities": ["radar", "beam_history"]}}),
-        ("gps", {"model": {"architecture": "gps-beam-student"}, "train": {"epochs": 20}}),
-        # temporal distillation: the student sees the last 3 slots, its teacher all 8
-        ("camera-L3", {"model": {**camera, "history": 3}}),
-    ]
+    radar = {"architecture": "radar-student", "modalities": ["radar", "beam_history"]}
+    gps = {"architecture": "gps-beam-student"}
+    out = []
+    for name, model, recipes in (("camera", camera, None), ("radar", radar, None), ("gps", gps, None)):
+        out.append((name, {"model": model}, recipes))
+        out.append((f"{name}-L3", {"model": {**model, "history": SHORT_HISTORY}}, recipes))
+    return out
 
 
 def collab_common() -> CollabConfig:

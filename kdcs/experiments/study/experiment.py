@@ -22,18 +22,22 @@ from kdcs.distill.trained_model import load_trained_model
 from kdcs.experiments.report.plots.scene import plot_scene
 from kdcs.experiments.report.write import write_report
 from kdcs.experiments.stages.progress import ConsoleProgress
-from kdcs.experiments.stages.runner import Stage, run_stages
+from kdcs.experiments.stages.runner import Stage, cpu_seconds, run_stages
 from kdcs.experiments.stages.store import StageStore
 from kdcs.experiments.study.budget import budget_notes
 from kdcs.experiments.study.config import ExperimentConfig
 from kdcs.experiments.study.data import StudyData, dataset_summary, prepare_study_data, used_aps
 from kdcs.experiments.study.resolve import (
+    SELF_KD,
+    TEACHER,
     CollabRun,
     ModelRun,
     StudyPaths,
+    TeacherOutputsRun,
     collab_runs,
     common_run,
     model_runs,
+    share_teacher_outputs,
 )
 from kdcs.experiments.study.results import assemble
 from kdcs.jobs import stage_jobs
@@ -48,24 +52,36 @@ def study_paths(config: ExperimentConfig, out: Path) -> StudyPaths:
 
 
 def resolve_study(config: ExperimentConfig, out: Path) -> tuple[StudyPaths, list[ModelRun], list[CollabRun]]:
-    """Every run resolved and checked (ConfigError naming the key); writes nothing."""
+    """Every run resolved and checked (ConfigError naming the key); writes nothing. KD runs that
+    cache their teacher's outputs read the shared cache of `teacher_output_runs`."""
     paths = study_paths(config, Path(out))
-    runs = model_runs(config, paths)
+    runs, _ = share_teacher_outputs(config, model_runs(config, paths), paths)
     collabs = collab_runs(config, paths)
     if config.evaluation.scene_model not in {run.id for run in runs}:
         raise ConfigError(
             f"config key 'evaluation.scene_model': {config.evaluation.scene_model!r} is not one of the "
-            f"study's models ({', '.join(run.id for run in runs)})"
+            f"study's models ({', '.join(dict.fromkeys(run.id for run in runs))})"
         )
     return paths, runs, collabs
 
 
+def teacher_output_runs(config: ExperimentConfig, out: Path) -> list[TeacherOutputsRun]:
+    """The shared teacher-output caches of the study (one per seed and data view of its KD runs)."""
+    paths = study_paths(config, Path(out))
+    return share_teacher_outputs(config, model_runs(config, paths), paths)[1]
+
+
 def build_stages(
-    config: ExperimentConfig, runs: list[ModelRun], collabs: list[CollabRun], data: StudyData
+    config: ExperimentConfig,
+    runs: list[ModelRun],
+    collabs: list[CollabRun],
+    outputs: list[TeacherOutputsRun],
+    data: StudyData,
 ) -> list[Stage]:
-    """Teacher first, then self-KD (started as soon as the teacher is done); what needs no teacher
-    (no-KD students, collaboration) fills the other worker meanwhile; then the KD students;
-    complexity last, alone (it times inference)."""
+    """Teachers first, then their shared outputs and self-KD (as long as a teacher: started as soon
+    as one is done); what needs no teacher (no-KD students, collaboration) fills the other worker
+    meanwhile; then the KD students; complexity last, alone (it times inference). The list is a
+    priority order: the runner starts, among the stages whose needs are done, the first ones."""
 
     def model_stage(run: ModelRun) -> Stage:
         args = {
@@ -73,11 +89,24 @@ def build_stages(
             "run_dir": str(run.run_dir),
             "train_stride": config.train_stride,
             "data": data.identity([run.config.data.ap]),
+            "teacher_outputs": str(run.teacher_outputs) if run.teacher_outputs else None,
         }
-        return Stage(run.stage, stage_jobs.train_model, args, tuple(r.replace("/", "-") for r in run.needs))
+        return Stage(run.stage, stage_jobs.train_model, args, run.needs)
 
-    teacher, *others = [model_stage(r) for r in runs if not r.needs]
-    dependent = [model_stage(r) for r in runs if r.needs]
+    def outputs_stage(run: TeacherOutputsRun) -> Stage:
+        args = {
+            "teacher": str(run.teacher_dir),
+            "data_config": to_dict(run.data),
+            "train_stride": config.train_stride,
+            "path": str(run.path),
+            "data": data.identity([run.data.ap]),
+        }
+        return Stage(run.stage, stage_jobs.cache_teacher_outputs, args, (run.teacher_stage,))
+
+    teachers = [model_stage(r) for r in runs if r.id == TEACHER]
+    self_kd = [model_stage(r) for r in runs if r.id == SELF_KD]
+    free = [model_stage(r) for r in runs if not r.needs and r.id != TEACHER]
+    taught = [model_stage(r) for r in runs if r.needs and r.id != SELF_KD]
     collab = [
         Stage(
             c.stage,
@@ -87,12 +116,10 @@ def build_stages(
         )
         for c in collabs
     ]
-    # the first stage that needs the teacher (self-KD: as long as the teacher itself) is on the
-    # critical path, so it comes right after the teacher and takes the first free worker; what needs
-    # no teacher fills the other worker while the teacher trains
-    free = [stage for stage in collab if not stage.needs]
-    waiting = [stage for stage in collab if stage.needs]
-    stages = [teacher, *dependent[:1], *others, *free, *waiting, *dependent[1:]]
+    free_collab = [stage for stage in collab if not stage.needs]
+    waiting_collab = [stage for stage in collab if stage.needs]
+    shared = [outputs_stage(o) for o in outputs]
+    stages = [*teachers, *shared, *self_kd, *free, *free_collab, *waiting_collab, *taught]
     complexity_args = {
         "models": _deployable_models(runs),
         "latency_repeats": config.evaluation.latency_repeats,
@@ -137,16 +164,17 @@ def run_experiment(
     workers: int | None = None,
 ) -> dict[str, Any]:
     """The whole study; returns results.json's content. workers: cache-building processes."""
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu_seconds()
     out = Path(out)
     paths, runs, collabs = resolve_study(config, out)
+    outputs = teacher_output_runs(config, out)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / EXPERIMENT_YAML, yaml.safe_dump(to_dict(config), sort_keys=False))
     data_aps = [run.config.data.ap for run in runs] + [ap for c in collabs for ap in collab_aps(c)]
     data = prepare_study_data(config, out, workers, used_aps(data_aps), say=console.print)
     common = common_run(config, paths)
     dataset = dataset_summary(common)
-    stages = build_stages(config, runs, collabs, data)
+    stages = build_stages(config, runs, collabs, outputs, data)
     store = StageStore(out / "stages")
     with ConsoleProgress(console, len(stages), start=start) as events:
         records = run_stages(stages, store, config.workers, events)
@@ -156,6 +184,8 @@ def run_experiment(
     )
     results["budget"] = budget_notes(config, runs, collabs, dataset["splits"]["train"]["windows"])
     results["timing"]["total_s"] = round(time.perf_counter() - start, 1)
+    # this process and every worker it started (they are waited for when the pool closes)
+    results["timing"]["cpu_seconds"] = round(cpu_seconds() - start_cpu, 1)
     return write_report(results, out, scene=_scene_maker(config, runs))
 
 

@@ -2,43 +2,68 @@
 
 Every model run (teacher, self-KD teacher, each student x recipe) becomes a RunConfig with the
 study's scenario, cache folder and teacher filled in; every collaboration run a CollabConfig.
-Overrides are merged with `kdcs.config.merge`, so a bad key or value is a ConfigError naming it
-(`students[2].run.model.architecture`), raised here, before any stage writes a file.
+Each is replicated once per seed of `seeds` (its train seed set to it; a student is taught by the
+teacher of its own seed). The KD runs that read a frozen teacher's outputs share one
+`TeacherOutputsRun` per teacher and data view: the teacher runs once over their windows, not once
+per student. Overrides are merged with `kdcs.config.merge`, so a bad key or value is a ConfigError
+naming it (`students[2].run.model.architecture`), raised here, before any stage writes a file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kdcs.collab.config import CollabConfig, validate_collab_config
-from kdcs.config import ConfigError, merge
-from kdcs.distill.recipes import NAMED_RECIPES
+from kdcs.config import ConfigError, merge, to_dict
+from kdcs.data.prepared import DataConfig
+from kdcs.distill.recipes import NAMED_RECIPES, merge_recipe, needs_teacher
 from kdcs.distill.run_config import RunConfig, window_mismatch
 from kdcs.experiments.study.config import ExperimentConfig
 from kdcs.models.zoo import resolve_config
 
 TEACHER, SELF_KD = "teacher", "teacher-self-kd"
 NO_KD = "none"
+TEACHER_OUTPUTS = "teacher-outputs"
 
 
 @dataclass(frozen=True)
 class ModelRun:
-    """One trained model. id: "teacher", "teacher-self-kd" or "<student>/<recipe>"; group: "teacher"
-    or the student's name (models of one group share an architecture); needs: ids of its teacher."""
+    """One trained model of one seed.
+
+    id: the report's row, "teacher", "teacher-self-kd" or "<student>/<recipe>" (the same for every
+    seed); group: "teacher" or the student's name (models of one group share an architecture);
+    stage: the stage (and run folder) name, unique per seed; needs: the stages that must finish
+    first; teacher: the row id of its teacher; teacher_outputs: the shared cache of that teacher's
+    outputs it reads (None: it computes them itself, or has no teacher).
+    """
 
     id: str
     group: str
     recipe: str
     config: RunConfig
     run_dir: Path
+    stage: str
+    seed: int = 0
     needs: tuple[str, ...] = ()
+    teacher: str | None = None
+    teacher_outputs: Path | None = None
 
-    @property
-    def stage(self) -> str:
-        return self.id.replace("/", "-")
+
+@dataclass(frozen=True)
+class TeacherOutputsRun:
+    """A frozen teacher's logits and features over one data view's train and val windows, computed
+    once and read by every KD run of that view (`kdcs.distill.teacher_outputs.CachedTeacher`)."""
+
+    stage: str
+    teacher_stage: str
+    teacher_dir: Path
+    data: DataConfig
+    path: Path
+    seed: int = 0
 
 
 # protocols whose centre asks for a trained teacher (Centre.trained_teacher)
@@ -47,16 +72,14 @@ TEACHER_PROTOCOLS = ("central-kd", "edge-kd")
 
 @dataclass(frozen=True)
 class CollabRun:
-    """One collaboration run; needs: "teacher" when its centre uses the study's teacher."""
+    """One collaboration run of one seed; needs: the teacher's stage when its centre uses the study's."""
 
     name: str
     config: CollabConfig
     run_dir: Path
+    stage: str
+    seed: int = 0
     needs: tuple[str, ...] = ()
-
-    @property
-    def stage(self) -> str:
-        return f"collab-{self.name}"
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,15 @@ class StudyPaths:
     @property
     def collab(self) -> Path:
         return self.out / "collab"
+
+    @property
+    def teacher_outputs(self) -> Path:
+        return self.out / TEACHER_OUTPUTS
+
+
+def seed_suffix(config: ExperimentConfig, seed: int) -> str:
+    """ "" for a one-seed study (stage names as the rows), else "-seed<k>"."""
+    return "" if len(config.seeds) == 1 else f"-seed{seed}"
 
 
 def _merged(base: Any, overrides: dict[str, Any], key: str) -> Any:
@@ -109,56 +141,144 @@ def common_run(config: ExperimentConfig, paths: StudyPaths) -> RunConfig:
     return _merged(config.common, {"data": data}, "common")
 
 
-def model_runs(config: ExperimentConfig, paths: StudyPaths) -> list[ModelRun]:
-    """Teacher, self-KD teacher (when configured), then every student with every recipe, in run order."""
-    unknown = [r for r in config.recipes if r not in NAMED_RECIPES]
-    if unknown:
-        raise ConfigError(
-            f"config key 'recipes': unknown recipe {unknown[0]!r}; known: {', '.join(NAMED_RECIPES)}"
-        )
+def _check_recipes(config: ExperimentConfig) -> None:
+    lists = {"recipes": config.recipes}
+    lists.update({f"students[{i}].recipes": s.recipes for i, s in enumerate(config.students) if s.recipes})
+    for key, recipes in lists.items():
+        unknown = [r for r in recipes if r not in NAMED_RECIPES]
+        if unknown:
+            raise ConfigError(
+                f"config key '{key}': unknown recipe {unknown[0]!r}; known: {', '.join(NAMED_RECIPES)}"
+            )
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A run before its seed is applied: kd.teacher and train.seed are filled in per seed."""
+
+    id: str
+    group: str
+    recipe: str
+    config: RunConfig
+    taught: bool  # reads the teacher of its seed
+
+
+def _templates(config: ExperimentConfig, paths: StudyPaths) -> list[_Template]:
+    """Teacher, self-KD teacher (when configured), then every student with each of its recipes."""
+    _check_recipes(config)
     common = common_run(config, paths)
     teacher = _capped(_merged(common, {"name": TEACHER, **config.teacher}, "teacher"), config.max_epochs)
     _check_run(teacher, "teacher")
-    teacher_dir = paths.models / TEACHER
-    runs = [ModelRun(TEACHER, TEACHER, NO_KD, teacher, teacher_dir)]
+    templates = [_Template(TEACHER, TEACHER, NO_KD, teacher, False)]
     if config.self_kd is not None:
-        self_kd = _merged(
-            teacher, {"name": SELF_KD, "kd": {"recipe": "self-kd", "teacher": str(teacher_dir)}}, "self_kd"
-        )
+        self_kd = _merged(teacher, {"name": SELF_KD, "kd": {"recipe": "self-kd"}}, "self_kd")
         self_kd = _capped(_merged(self_kd, config.self_kd, "self_kd"), config.max_epochs)
         _check_run(self_kd, "self_kd")
-        runs.append(ModelRun(SELF_KD, TEACHER, "self-kd", self_kd, paths.models / SELF_KD, (TEACHER,)))
+        templates.append(_Template(SELF_KD, TEACHER, self_kd.kd.recipe, self_kd, True))
     for index, student in enumerate(config.students):
         key = f"students[{index}].run"
         base = _capped(_merged(common, student.run, key), config.max_epochs)
         _check_run(base, key)
-        for recipe in config.recipes:
+        for recipe in student.recipes or config.recipes:
             run_id = f"{student.name}/{recipe}"
-            kd = {"recipe": recipe, "teacher": None if recipe == NO_KD else str(teacher_dir)}
-            run_config = _merged(base, {"name": run_id.replace("/", "-"), "kd": kd}, key)
-            needs = () if recipe == NO_KD else (TEACHER,)
-            runs.append(
-                ModelRun(
-                    run_id, student.name, recipe, run_config, paths.models / run_id.replace("/", "-"), needs
-                )
+            run_config = _merged(base, {"name": run_id.replace("/", "-"), "kd": {"recipe": recipe}}, key)
+            taught = needs_teacher(merge_recipe(recipe, run_config.kd.terms))
+            templates.append(_Template(run_id, student.name, recipe, run_config, taught))
+    return templates
+
+
+def model_runs(config: ExperimentConfig, paths: StudyPaths) -> list[ModelRun]:
+    """Every model run of every seed (seed by seed, in the order of `_templates`)."""
+    templates = _templates(config, paths)
+    return [run for seed in config.seeds for run in _seed_runs(config, templates, paths, seed)]
+
+
+def _seed_runs(
+    config: ExperimentConfig, templates: list[_Template], paths: StudyPaths, seed: int
+) -> list[ModelRun]:
+    suffix = seed_suffix(config, seed)
+    teacher_stage = TEACHER + suffix
+    teacher_dir = paths.models / teacher_stage
+    runs = []
+    for template in templates:
+        stage = template.id.replace("/", "-") + suffix
+        kd = {"teacher": str(teacher_dir) if template.taught else None}
+        run_config = _merged(template.config, {"kd": kd, "train": {"seed": seed}}, "seeds")
+        needs = (teacher_stage,) if template.taught else ()
+        runs.append(
+            ModelRun(
+                template.id,
+                template.group,
+                template.recipe,
+                run_config,
+                paths.models / stage,
+                stage,
+                seed,
+                needs,
+                TEACHER if template.taught else None,
             )
+        )
     return runs
 
 
+def share_teacher_outputs(
+    config: ExperimentConfig, runs: list[ModelRun], paths: StudyPaths
+) -> tuple[list[ModelRun], list[TeacherOutputsRun]]:
+    """One TeacherOutputsRun per (teacher, data view) of the KD runs that cache their teacher's
+    outputs; those runs then read it (and wait for it) instead of computing the outputs themselves."""
+    views: dict[tuple[str, str], TeacherOutputsRun] = {}
+    shared = []
+    for run in runs:
+        if not (run.needs and run.config.kd.cache_teacher_outputs):
+            shared.append(run)
+            continue
+        teacher_stage = run.needs[0]
+        key = (teacher_stage, json.dumps(to_dict(run.config.data), sort_keys=True))
+        if key not in views:
+            views[key] = _outputs_run(config, run, paths, sum(k[0] == teacher_stage for k in views))
+        outputs = views[key]
+        shared.append(
+            dataclasses.replace(run, needs=(*run.needs, outputs.stage), teacher_outputs=outputs.path)
+        )
+    return shared, list(views.values())
+
+
+def _outputs_run(config: ExperimentConfig, run: ModelRun, paths: StudyPaths, view: int) -> TeacherOutputsRun:
+    suffix = seed_suffix(config, run.seed)
+    stage = TEACHER_OUTPUTS + (f"-view{view + 1}" if view else "") + suffix
+    return TeacherOutputsRun(
+        stage,
+        run.needs[0],
+        Path(run.config.kd.teacher or ""),
+        run.config.data,
+        paths.teacher_outputs / f"{stage}.safetensors",
+        run.seed,
+    )
+
+
 def collab_runs(config: ExperimentConfig, paths: StudyPaths) -> list[CollabRun]:
-    """Every collaboration run's CollabConfig, validated (`validate_collab_config`)."""
+    """Every collaboration run's CollabConfig per seed, validated (`validate_collab_config`)."""
     data = {"scenario": str(paths.scenario), "cache_root": str(paths.cache)}
     common = _merged(config.collab_common, {"data": data}, "collab_common")
     runs = []
-    for index, spec in enumerate(config.collab):
-        resolved = _merged(common, {"name": spec.name, **spec.overrides}, f"collab[{index}].overrides")
-        resolved = _capped_collab(resolved, config.max_epochs)
-        needs: tuple[str, ...] = ()
-        if config.collab_teacher and resolved.protocol in TEACHER_PROTOCOLS and not resolved.central.teacher:
-            central = dataclasses.replace(resolved.central, teacher=str(paths.models / TEACHER))
-            resolved, needs = dataclasses.replace(resolved, central=central), (TEACHER,)
-        validate_collab_config(resolved)
-        runs.append(CollabRun(spec.name, resolved, paths.collab / spec.name, needs))
+    for seed in config.seeds:
+        suffix = seed_suffix(config, seed)
+        for index, spec in enumerate(config.collab):
+            overrides = {"name": spec.name, "seed": seed, **spec.overrides}
+            resolved = _merged(common, overrides, f"collab[{index}].overrides")
+            resolved = _capped_collab(resolved, config.max_epochs)
+            needs: tuple[str, ...] = ()
+            if (
+                config.collab_teacher
+                and resolved.protocol in TEACHER_PROTOCOLS
+                and not resolved.central.teacher
+            ):
+                teacher_dir = paths.models / (TEACHER + suffix)
+                central = dataclasses.replace(resolved.central, teacher=str(teacher_dir))
+                resolved, needs = dataclasses.replace(resolved, central=central), (TEACHER + suffix,)
+            validate_collab_config(resolved)
+            name = spec.name + suffix
+            runs.append(CollabRun(spec.name, resolved, paths.collab / name, f"collab-{name}", seed, needs))
     return runs
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
-from kdcs.experiments.report.findings import mean_node_top1
+from kdcs.experiments.report.findings import mean_node_top1, mean_node_top1_std
 from kdcs.experiments.report.plots.figures import colour, new_figure, save_png
 
 KS = (("top1", "top-1"), ("top3", "top-3"), ("top5", "top-5"))
@@ -60,13 +60,16 @@ def plot_topk_per_slot(results: Mapping[str, Any], path: Path) -> Path:
                 )
             for model_id in ids:
                 recipe = models[model_id]["recipe"]
-                ax.plot(
+                metric = models[model_id]["test"][key]
+                ax.errorbar(  # error bars: sample std over seeds (none for one seed)
                     slots,
-                    models[model_id]["test"][key]["per_slot"],
+                    metric["per_slot"],
+                    yerr=metric.get("per_slot_std"),
                     marker=MARKERS[styles[recipe] % len(MARKERS)],
                     color=colour(styles[recipe]),
                     lw=1.4,
                     ms=4,
+                    capsize=2,
                     label=recipe,
                 )
             ax.set_xticks(list(slots), ["t", *(f"t+{j}" for j in slots[1:])])
@@ -84,12 +87,15 @@ def plot_topk_per_slot(results: Mapping[str, Any], path: Path) -> Path:
                 handles.append(handle)
                 labels.append(label)
     figure.legend(handles, labels, loc="outside right center", fontsize=8)
-    figure.suptitle("Test accuracy per predicted slot")
+    figure.suptitle("Test accuracy per predicted slot (error bars: std over seeds)")
     return save_png(figure, path)
 
 
-def _complexity_points(results: Mapping[str, Any]) -> list[tuple[str, str, float, float, float]]:
-    """(model id, recipe, params, MACs per inference, mean test top-1) for models with a complexity entry."""
+def _complexity_points(
+    results: Mapping[str, Any],
+) -> list[tuple[str, str, float, float, float, float | None]]:
+    """(model id, recipe, params, MACs per inference, mean test top-1, its std over seeds) for models
+    with a complexity entry."""
     points = []
     for model_id, entry in results["models"].items():
         report = results.get("complexity", {}).get(entry["group"])
@@ -101,6 +107,7 @@ def _complexity_points(results: Mapping[str, Any]) -> list[tuple[str, str, float
                     report["parameters"]["deployable"],
                     report["macs"]["macs_per_inference"],
                     entry["test"]["top1"]["mean"],
+                    entry["test"]["top1"].get("std"),
                 )
             )
     return points
@@ -115,15 +122,18 @@ def plot_accuracy_vs_complexity(results: Mapping[str, Any], path: Path) -> Path:
         ((3, "MACs per inference (log)"), (2, "deployable parameters (log)")),
         strict=True,
     ):
-        for model_id, recipe, *values in points:
+        for model_id, recipe, *values, std in points:
             group = results["models"][model_id]["group"]
             x = values[index - 2]
-            ax.scatter(
+            ax.errorbar(
                 x,
                 values[2],
+                yerr=std,
                 color=colour(groups.index(group)),
                 marker=MARKERS[styles[recipe] % len(MARKERS)],
-                s=36,
+                ms=6,
+                capsize=2,
+                ls="none",
                 zorder=3,
             )
         for name, floor in results.get("floors", {}).items():
@@ -185,14 +195,17 @@ def plot_collab_accuracy_vs_uplink(results: Mapping[str, Any], path: Path) -> Pa
         label = name if name == run["protocol"] else f"{name} ({run['protocol']})"
         xs, ys = uplink_curve(run)
         ax.plot(xs, ys, marker="o", ms=4, lw=1.4, color=colour(index), label=f"{label}: validation per round")
-        ax.scatter(
+        ax.errorbar(
             max(run["bytes"]["up"], 1),
             mean_node_top1(run),
+            yerr=mean_node_top1_std(run),
             marker="*",
-            s=160,
+            ms=13,
             color=colour(index),
-            edgecolors="black",
-            linewidths=0.6,
+            mec="black",
+            mew=0.6,
+            capsize=3,
+            ls="none",
             zorder=4,
         )
     if runs:

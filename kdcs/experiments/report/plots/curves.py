@@ -33,18 +33,23 @@ def plot_training_curves(results: Mapping[str, Any], path: Path) -> Path:
     axes = figure.subplots(len(ROWS), len(groups), squeeze=False)
     for column, (group, ids) in enumerate(groups.items()):
         for model_id in ids:
-            curve = read_curve(Path(models[model_id]["run_dir"]))
             recipe = models[model_id]["recipe"]
-            for row, (key, _) in enumerate(ROWS):
-                if key in curve and "epoch" in curve:
-                    axes[row][column].plot(
-                        curve["epoch"],
-                        curve[key],
-                        marker="o",
-                        ms=3,
-                        color=colour(recipes.index(recipe)),
-                        label=recipe,
-                    )
+            run_dirs = [run["run_dir"] for run in models[model_id].get("runs", [])] or [
+                models[model_id]["run_dir"]
+            ]
+            for seed_index, run_dir in enumerate(run_dirs):  # one line per seed, the recipe's colour
+                curve = read_curve(Path(run_dir))
+                for row, (key, _) in enumerate(ROWS):
+                    if key in curve and "epoch" in curve:
+                        axes[row][column].plot(
+                            curve["epoch"],
+                            curve[key],
+                            marker="o",
+                            ms=3,
+                            alpha=1.0 if seed_index == 0 else 0.5,
+                            color=colour(recipes.index(recipe)),
+                            label=recipe if seed_index == 0 else None,
+                        )
         for row, (_, label) in enumerate(ROWS):
             ax = axes[row][column]
             ax.grid(alpha=0.3)
@@ -54,5 +59,5 @@ def plot_training_curves(results: Mapping[str, Any], path: Path) -> Path:
                 ax.set_ylabel(label)
         axes[0][column].set_title(group, fontsize=9)
         axes[1][column].legend(fontsize=7)
-    figure.suptitle("Training curves (KD runs' loss includes their KD terms)")
+    figure.suptitle("Training curves, one line per seed (KD runs' loss includes their KD terms)")
     return save_png(figure, path)
