@@ -41,6 +41,7 @@ from kdcs.distill.checkpoint import (
     save_adapter_weights,
     save_checkpoint,
 )
+from kdcs.distill.fast_path import float32_output, training_precision, use_memory_format
 from kdcs.distill.prediction import metric_value, predict, validation_summary
 from kdcs.distill.run_folder import check_room_for_an_epoch, kept_resumable_or_untouched
 from kdcs.distill.teacher_outputs import TeacherSource
@@ -54,7 +55,15 @@ BEST_ADAPTERS = "best_kd_adapters.safetensors"
 BEST_JSON = "best.json"
 RUN_CONFIG_JSON = "run_config.json"
 # Settings a resumed run may change: they do not alter what an epoch computes.
-RESUMABLE_CHANGES = ("epochs", "patience", "progress", "tensorboard", "num_threads", "device")
+RESUMABLE_CHANGES = (
+    "epochs",
+    "patience",
+    "progress",
+    "tensorboard",
+    "num_threads",
+    "device",
+    "channels_last",
+)
 
 
 class TrainingDiverged(RuntimeError):
@@ -124,7 +133,8 @@ class Trainer:
             )
         self.config, self.run_dir = config, Path(run_dir)
         self.device = torch.device(config.device)
-        self.model, self.composer = model.to(self.device), composer.to(self.device)
+        self.model = use_memory_format(model.to(self.device), config.channels_last)
+        self.composer = composer.to(self.device)
         self.train, self.val, self.teacher, self.peers = train, val, teacher, peers
         self.auxiliary = auxiliary
         provided = {"student_logits", "student_features", "target", "beam_power"}
@@ -329,8 +339,10 @@ class Trainer:
         for batch_number, batch in enumerate(bar, start=1):
             batch = batch_to_device(batch, self.device)
             size = int(batch["target"].shape[0])
-            loss, terms = self._composed_loss(batch, self.model(inputs_for(batch, self.student_history)))
-            if self.auxiliary is not None:
+            with training_precision(self.config.precision, self.device):
+                output = self.model(inputs_for(batch, self.student_history))
+            loss, terms = self._composed_loss(batch, float32_output(output))
+            if self.auxiliary is not None:  # runs its own forwards, in float32
                 extra, extra_terms = self.auxiliary(self.model, epoch, batch_number)
                 loss, terms = loss + extra, {**terms, **extra_terms}
             self.optimizer.zero_grad(set_to_none=True)

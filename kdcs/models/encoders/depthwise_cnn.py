@@ -31,8 +31,8 @@ def depthwise_separable_block(in_channels: int, out_channels: int) -> nn.Sequent
         nn.ReLU(),
         nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False),
         nn.BatchNorm2d(out_channels),
-        nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),  # after the pool: the same function (ReLU is monotonic), on 4x fewer elements
     )
 
 
@@ -56,8 +56,8 @@ class DepthwiseSeparableCNN(nn.Module):
         self.stem = nn.Sequential(
             nn.Conv2d(1, stem, kernel_size=3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(stem),
-            nn.ReLU(),
             nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+            nn.ReLU(),
         )
         pairs = zip(channels[:-1], channels[1:], strict=True)
         self.blocks = nn.Sequential(*(depthwise_separable_block(a, b) for a, b in pairs))

@@ -41,12 +41,19 @@ class ImageEncoder(nn.Module):
         self.out_features = int(backbone.out_features)
 
     def scale(self, frames: Tensor) -> Tensor:
-        """Cached values -> float on the fixed scale above. [N, H, W] -> [N, H, W] float32."""
-        if self.modality == "camera" and frames.dtype == torch.uint8:
-            return frames.float() / 255.0
+        """Cached values -> float on the fixed scale above. [N, H, W] -> [N, H, W] float32.
+
+        Under autocast the integer frames go straight to the autocast dtype (binary masks are
+        exact in bfloat16): one conversion pass instead of uint8 -> float32 -> bfloat16.
+        """
         if self.modality == "radar":
             return frames.float() / RADAR_DB_PER_UNIT
-        return frames.float()
+        dtype = torch.float32
+        if not frames.is_floating_point() and torch.is_autocast_enabled(frames.device.type):
+            dtype = torch.get_autocast_dtype(frames.device.type)
+        if self.modality == "camera" and frames.dtype == torch.uint8:
+            return frames.to(dtype) / 255.0
+        return frames.to(dtype)
 
     def forward(self, frames: Tensor) -> Tensor:
         if tuple(frames.shape[-2:]) != self.size:

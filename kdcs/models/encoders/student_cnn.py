@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from kdcs.models.encoders.conv_attention import global_max_pool
+from kdcs.models.encoders.float32_grad_conv import Float32GradConv2d
 from kdcs.models.encoders.teacher_cnn import mlp
 
 # (kernel, max-pool after) of the three conv layers, as in the reference.
@@ -44,13 +45,16 @@ class PaperStudentCNN(nn.Module):
         layers: list[nn.Module] = []
         fan_in = 1
         for width, (kernel, pool) in zip(channels, _CONV_LAYOUT, strict=True):
+            # the first conv reads 1 channel: its bf16 weight gradient is fast (see float32_grad_conv.py)
+            conv = nn.Conv2d if fan_in == 1 else Float32GradConv2d
             layers += [
-                nn.Conv2d(fan_in, width, kernel_size=kernel, stride=2, padding=kernel // 2),
+                conv(fan_in, width, kernel_size=kernel, stride=2, padding=kernel // 2),
                 nn.BatchNorm2d(width),
-                nn.ReLU(),
             ]
             if pool:
                 layers.append(nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+            # ReLU after the max-pool: the same function and gradients (ReLU is monotonic), on fewer elements
+            layers.append(nn.ReLU())
             fan_in = width
         self.convs = nn.Sequential(*layers)
         self.fc = mlp((channels[-1], out_features, out_features), dropout)

@@ -3,6 +3,7 @@
 Layout (reference code of the magazine paper, 224x224 single-channel input):
 
     5 x [3x3 conv (stride 1, pad 1), BatchNorm, ReLU, 2x2 max-pool]   1 -> 4, 8, 16, 32, 64
+        (run as conv, BatchNorm, max-pool, ReLU: the same function, see `conv_bn_relu_pool`)
         params 40+8, 296+16, 1,168+32, 4,640+64, 18,496+128           = 24,888
     channel attention (64 -> 32 -> 64, 1x1 convs)                       =  4,192
     spatial attention (7x7 conv 64 -> 1)                                =  3,137
@@ -23,12 +24,17 @@ from kdcs.models.encoders.conv_attention import ChannelSpatialAttention, spatial
 
 
 def conv_bn_relu_pool(in_channels: int, out_channels: int) -> nn.Sequential:
-    """[N, Cin, H, W] -> [N, Cout, H/2, W/2]."""
+    """[N, Cin, H, W] -> [N, Cout, H/2, W/2].
+
+    The ReLU runs after the max-pool: ReLU is monotonic, so max(relu(x)) = relu(max(x)) and the
+    gradients are the same too, but the ReLU then touches 4x fewer elements (the first block's
+    full-resolution map is the costliest tensor of a training step).
+    """
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
         nn.BatchNorm2d(out_channels),
-        nn.ReLU(),
         nn.MaxPool2d(kernel_size=2),
+        nn.ReLU(),
     )
 
 
