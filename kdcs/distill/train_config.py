@@ -21,7 +21,7 @@ SCHEDULES = ("cosine", "none", "step")
 # Validation metrics a run may select its best epoch on; all but "loss" are higher-is-better
 # means over slots from `kdcs.eval.metrics.summarize`.
 SELECT_METRICS = ("top1_mean", "top5_mean", "dba_mean", "loss")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16")  # what a run computes in; the config may also say "auto"
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ class TrainConfig:
         ema_decay: validate, select and keep an exponential moving average of the weights with
             this decay per optimiser step (`kdcs.distill.weight_average`); None = the raw weights.
         precision: "bf16" runs the training forward under bfloat16 autocast (weights, optimiser,
-            loss and validation stay float32), "fp32" runs it all in float32 (`kdcs.distill.fast_path`).
+            loss and validation stay float32), "fp32" runs it all in float32, "auto" picks bf16 for
+            models with a CNN on a CPU with native bfloat16, else fp32 (`kdcs.distill.fast_path`).
         channels_last: keep conv weights and activations NHWC (faster convs on CPU; same model).
     """
 
@@ -110,12 +111,14 @@ class TrainConfig:
     progress: bool = True
     optim: OptimConfig = field(default_factory=OptimConfig)
     ema_decay: float | None = 0.995
-    precision: Literal["fp32", "bf16"] = "bf16"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     channels_last: bool = True
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"config key 'precision' must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.precision not in ("auto", *PRECISIONS):
+            raise ConfigError(
+                f"config key 'precision' must be one of {('auto', *PRECISIONS)}, got {self.precision!r}"
+            )
         if self.select_metric not in SELECT_METRICS:
             raise ConfigError(
                 f"config key 'select_metric' must be one of {SELECT_METRICS}, got {self.select_metric!r}"

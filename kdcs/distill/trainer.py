@@ -41,7 +41,12 @@ from kdcs.distill.checkpoint import (
     save_adapter_weights,
     save_checkpoint,
 )
-from kdcs.distill.fast_path import float32_output, training_precision, use_memory_format
+from kdcs.distill.fast_path import (
+    float32_output,
+    resolve_precision,
+    training_precision,
+    use_memory_format,
+)
 from kdcs.distill.prediction import metric_value, predict, validation_summary
 from kdcs.distill.run_folder import check_room_for_an_epoch, kept_resumable_or_untouched
 from kdcs.distill.teacher_outputs import TeacherSource
@@ -135,6 +140,7 @@ class Trainer:
         self.device = torch.device(config.device)
         self.model = use_memory_format(model.to(self.device), config.channels_last)
         self.composer = composer.to(self.device)
+        self.precision = resolve_precision(config.precision, model, self.device)
         self.train, self.val, self.teacher, self.peers = train, val, teacher, peers
         self.auxiliary = auxiliary
         provided = {"student_logits", "student_features", "target", "beam_power"}
@@ -231,6 +237,7 @@ class Trainer:
                 "teacher": type(self.teacher).__name__ if self.teacher is not None else None,
                 "peers": type(self.peers).__name__ if self.peers is not None else None,
                 "train_batch_size": getattr(self.train, "batch_size", None),
+                "train_precision": self.precision,
             },
         )
         return {
@@ -339,7 +346,7 @@ class Trainer:
         for batch_number, batch in enumerate(bar, start=1):
             batch = batch_to_device(batch, self.device)
             size = int(batch["target"].shape[0])
-            with training_precision(self.config.precision, self.device):
+            with training_precision(self.precision, self.device):
                 output = self.model(inputs_for(batch, self.student_history))
             loss, terms = self._composed_loss(batch, float32_output(output))
             if self.auxiliary is not None:  # runs its own forwards, in float32

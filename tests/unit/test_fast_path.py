@@ -8,6 +8,8 @@ allow 5% and 0.97. Exact rewrites (max-pool before ReLU) are checked to float32 
 from __future__ import annotations
 
 import copy
+import json
+import math
 
 import pytest
 import torch
@@ -15,11 +17,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from kdcs.config import ConfigError
-from kdcs.distill.fast_path import float32_output, training_precision, use_memory_format
+from kdcs.distill import fast_path
+from kdcs.distill.checkpoint import load_model_weights
+from kdcs.distill.composer import build_composer
+from kdcs.distill.fast_path import float32_output, resolve_precision, training_precision, use_memory_format
 from kdcs.distill.train_config import TrainConfig
+from kdcs.distill.trainer import Trainer
 from kdcs.models import ARCHITECTURES, ModelConfig, build_model
 from kdcs.models.encoders import PaperStudentCNN, PaperTeacherCNN
 from kdcs.models.encoders.float32_grad_conv import Float32GradConv2d
+from tests.fixtures.training import make_batchers, quick_config, tiny_model
 from tests.unit.test_models import SMALL, random_batch
 
 LOGIT_TOLERANCE = 0.05  # of the largest |logit|
@@ -119,7 +126,36 @@ def test_max_pool_before_relu_is_the_reference_order_to_rounding(cnn):
         assert torch.allclose(mine.grad, theirs.grad, rtol=1e-4, atol=1e-6), name
 
 
+def test_auto_precision_is_bf16_only_for_cnn_models_on_cpus_with_native_bf16(monkeypatch):
+    cnn = build_model(ModelConfig(architecture="paper-student", **SMALL))
+    no_cnn = build_model(ModelConfig(architecture="gps-beam-student"))
+    monkeypatch.setattr(fast_path, "native_bf16", lambda device: True)
+    assert resolve_precision("auto", cnn, "cpu") == "bf16"
+    assert resolve_precision("auto", no_cnn, "cpu") == "fp32"
+    assert resolve_precision("fp32", cnn, "cpu") == "fp32"
+    assert resolve_precision("bf16", no_cnn, "cpu") == "bf16"
+    monkeypatch.setattr(fast_path, "native_bf16", lambda device: False)
+    assert resolve_precision("auto", cnn, "cpu") == "fp32"
+
+
+def test_trainer_runs_the_bf16_path_and_its_weights_load_into_a_plain_model(tmp_path):
+    # Prepare
+    train, val, _ = make_batchers()
+    config = quick_config(epochs=2, precision="bf16", channels_last=True)
+    # Execute
+    result = Trainer(
+        tiny_model(), build_composer({"ce": {"weight": 1.0}}), train, val, config, tmp_path
+    ).fit()
+    # Assert
+    assert all(math.isfinite(row["train_loss"]) for row in result.history)
+    assert json.loads((tmp_path / "run_config.json").read_text())["train_precision"] == "bf16"
+    plain = tiny_model(seed=1)
+    load_model_weights(tmp_path / "best.safetensors", plain)
+    assert all(p.dtype == torch.float32 for p in plain.parameters())
+
+
 def test_precision_is_checked_and_the_plain_path_stays_available():
+    assert TrainConfig().precision == "auto" and TrainConfig().channels_last
     assert TrainConfig(precision="fp32", channels_last=False).precision == "fp32"
     with pytest.raises(ConfigError, match="precision"):
         TrainConfig(precision="fp16")
