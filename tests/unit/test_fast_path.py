@@ -18,7 +18,6 @@ from torch.nn import functional as F
 
 from kdcs.config import ConfigError
 from kdcs.distill import fast_path
-from kdcs.distill.checkpoint import load_model_weights
 from kdcs.distill.composer import build_composer
 from kdcs.distill.fast_path import float32_output, resolve_precision, training_precision, use_memory_format
 from kdcs.distill.train_config import TrainConfig
@@ -26,6 +25,7 @@ from kdcs.distill.trainer import Trainer
 from kdcs.models import ARCHITECTURES, ModelConfig, build_model
 from kdcs.models.encoders import PaperStudentCNN, PaperTeacherCNN
 from kdcs.models.encoders.float32_grad_conv import Float32GradConv2d
+from kdcs.models.weights import load_model_weights
 from tests.fixtures.training import make_batchers, quick_config, tiny_model
 from tests.unit.test_models import SMALL, random_batch
 
