@@ -26,8 +26,7 @@ import numpy as np  # noqa: E402
 from kdcs.data.cache.build import prepare  # noqa: E402
 from kdcs.data.deepsense.reader import read_scenario, read_scenario_set  # noqa: E402
 from kdcs.data.preprocess import PreprocessConfig  # noqa: E402
-from kdcs.data.synthetic import synthesize  # noqa: E402
-from kdcs.data.synthetic_config import SynthConfig  # noqa: E402
+from kdcs.data.synthetic import SynthConfig, synthesize  # noqa: E402
 from kdcs.data.windows import WindowBatcher, WindowSpec, build_windows  # noqa: E402
 
 REAL_FRAMES = REPO.parent / "shared" / "data" / "deepsense" / "scenario5-camera-samples"

@@ -18,8 +18,7 @@ def ensure_scenario(
     Returns (root, reused). "Identical" means the manifest's recorded configuration equals the
     one we would write now; anything else is regenerated from scratch.
     """
-    from kdcs.data.synthetic import synthesize
-    from kdcs.data.synthetic_config import SynthConfig
+    from kdcs.data.synthetic import SynthConfig, synthesize
 
     config = SynthConfig.tiny(seed=seed) if tiny else SynthConfig(seed=seed)
     manifest_path = root / "manifest.json"

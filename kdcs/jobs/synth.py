@@ -6,8 +6,7 @@ import time
 from pathlib import Path
 
 from kdcs.config import load_config
-from kdcs.data.synthetic import synthesize
-from kdcs.data.synthetic_config import SynthConfig
+from kdcs.data.synthetic import SynthConfig, synthesize
 
 
 def run_synth(

@@ -13,8 +13,14 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from kdcs.data.synthetic import format_time_stamp, realism_report, synthesize
-from kdcs.data.synthetic_config import GPS_SENSOR, SynthConfig, parse_kits
+from kdcs.data.synthetic import (
+    GPS_SENSOR,
+    SynthConfig,
+    format_time_stamp,
+    parse_kits,
+    realism_report,
+    synthesize,
+)
 from kdcs.phy.geodesy import latlon_to_east_north
 
 

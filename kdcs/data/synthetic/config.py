@@ -12,8 +12,6 @@ rows (0.78 m each) anyway. Fast time was cut rather than chirps: static-clutter 
 the mean over chirps, which dims a car moving 1 m/s radially by 1.9 dB over 16 chirps but by
 6.8 dB over 8 (DeepSense's 128: 0.01 dB).
 
-Also here, because they follow from the config alone: the on-disk names (ap folders, CSV columns
-per kit, time-stamp format), the sequence plan (lengths, indices, seeds) and the manifest.
 """
 
 from __future__ import annotations
@@ -22,15 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import kdcs
 from kdcs.config import ConfigError
 from kdcs.config import to_dict as config_to_dict
 from kdcs.phy.array import BeamCodebook, UniformLinearArray
 from kdcs.phy.camera import CameraConfig
 from kdcs.phy.channel import ChannelConfig
 from kdcs.phy.fmcw import FmcwRadarConfig
-from kdcs.phy.geodesy import east_north_to_latlon
-from kdcs.phy.scene import ApPose, StaticScene
 from kdcs.phy.street import StreetConfig
 from kdcs.phy.traffic import GpsNoiseConfig, TrafficConfig
 
@@ -47,9 +42,6 @@ DEFAULT_KITS: tuple[tuple[str, ...], ...] = (
     (GPS_SENSOR,),
 )
 SECONDS_PER_DAY = 86_400.0
-TIME_STAMP_FORMAT = "HH-MM-SS.ffffff (UTC time of day)"
-# Ground truth beside the AP folders; JSON, not CSV, so a reader never mistakes the root for a scenario.
-TRUTH_FILE = "ground_truth.json"
 
 
 def _default_codebook() -> BeamCodebook:
@@ -154,7 +146,7 @@ class SynthConfig:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict of every field (nested configs included, tuples as lists)."""
-        return _json_ready(config_to_dict(self))
+        return json_ready(config_to_dict(self))
 
 
 def parse_kits(text: str) -> tuple[tuple[str, ...], ...]:
@@ -176,124 +168,14 @@ def _require(condition: bool, key: str, reason: str) -> None:
         raise ConfigError(f"SynthConfig.{key} {reason}.")
 
 
-def _json_ready(value: object) -> object:
+def json_ready(value: object) -> object:
     """Tuples -> lists, numpy scalars and arrays -> Python numbers and lists, recursively."""
     if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def ap_name(ap_number: int) -> str:
-    """Folder name of the AP with 0-based number ap_number: ap1, ap2, ..."""
-    return f"ap{ap_number + 1}"
-
-
-def csv_columns(kit: tuple[str, ...]) -> list[str]:
-    """The CSV columns an AP with this sensor kit writes, in DeepSense order."""
-    columns = ["index"]
-    columns += ["unit1_rgb"] if CAMERA_SENSOR in kit else []
-    columns += ["unit1_radar"] if RADAR_SENSOR in kit else []
-    columns += ["unit1_pwr_60ghz"]
-    columns += ["unit1_loc", "unit2_loc", "unit2_loc_cal"] if GPS_SENSOR in kit else []
-    return columns + ["unit1_beam_index", "seq_index", "time_stamp[UTC]"]
-
-
-@dataclass(frozen=True)
-class SequencePlan:
-    """What one worker synthesises: sequence seq_index (1-based), rows first_index.. (1-based)."""
-
-    seq_index: int
-    first_index: int
-    num_samples: int
-    start_time_s: float  # seconds after the scenario's first sample
-    seed: np.random.SeedSequence
-
-
-def format_time_stamp(seconds_of_day: float) -> str:
-    """UTC time of day as HH-MM-SS.ffffff, e.g. 39600.5 -> "11-00-00.500000"."""
-    micros = int(round(seconds_of_day * 1e6))
-    seconds, micro = divmod(micros, 1_000_000)
-    return f"{seconds // 3600:02d}-{seconds // 60 % 60:02d}-{seconds % 60:02d}.{micro:06d}"
-
-
-def plan_sequences(config: SynthConfig) -> list[SequencePlan]:
-    """Lengths, first indices, start times and seeds of every sequence (cheap, in the main process)."""
-    plan_seed, sequences_seed = np.random.SeedSequence(config.seed).spawn(2)
-    low, high = config.sequence_length_range
-    lengths = np.random.default_rng(plan_seed).integers(low, high + 1, size=config.num_sequences)
-    plans, first_index, start = [], 1, 0.0
-    for s, (length, seed) in enumerate(zip(lengths, sequences_seed.spawn(config.num_sequences), strict=True)):
-        plans.append(SequencePlan(s + 1, first_index, int(length), start, seed))
-        first_index += int(length)
-        start += int(length) * config.sample_period_s + config.sequence_gap_s
-    return plans
-
-
-def build_manifest(
-    config: SynthConfig, scene: StaticScene, poses: list[ApPose], sequence_lengths: list[int]
-) -> dict:
-    """The manifest.json of a scenario: every parameter, the AP list and the counts.
-
-    Parameters
-    ----------
-    config: the scenario's config; scene, poses: the street and APs built from it.
-    sequence_lengths: samples in each sequence, in seq_index order.
-    Output: a JSON-ready dict. Positions are local metres (x east, y north, z up) around
-    origin_latlon_deg; angles are also given in degrees for people reading the file.
-    """
-    origin = np.asarray(config.origin_latlon_deg)
-    aps = []
-    for k, pose in enumerate(poses):
-        aps.append(
-            {
-                "name": ap_name(k),
-                "kit": list(config.kit(k)),
-                "columns": csv_columns(config.kit(k)),
-                "position_m": pose.position_m.tolist(),
-                "latlon_deg": east_north_to_latlon(origin, pose.position_m[:2]).tolist(),
-                "boresight_azimuth_rad": pose.boresight_azimuth_rad,
-                "boresight_azimuth_deg": float(np.rad2deg(pose.boresight_azimuth_rad)),
-                "downtilt_rad": pose.downtilt_rad,
-            }
-        )
-    return _json_ready(
-        {
-            "format": "kdcs synthetic street (DeepSense 6G layout)",
-            "kdcs_version": kdcs.__version__,
-            "seed": config.seed,
-            "time_stamp_format": TIME_STAMP_FORMAT,
-            "beam_index_base": 1,
-            "power_unit": "mW",
-            "ground_truth_file": TRUTH_FILE,
-            "counts": {
-                "num_aps": config.num_aps,
-                "num_sequences": len(sequence_lengths),
-                "num_samples": int(sum(sequence_lengths)),
-                "sequence_lengths": list(sequence_lengths),
-            },
-            "aps": aps,
-            "codebook": {
-                "beam_angles_rad": config.codebook.beam_angles_rad.tolist(),
-                "wavelength_m": config.codebook.array.wavelength_m,
-            },
-            "noise_power_dbm": float(10.0 * np.log10(config.channel.noise_power_mw)),
-            "radar": {
-                "range_resolution_m": config.radar.range_resolution_m,
-                "max_range_m": config.radar.max_range_m,
-                "cube_shape": list(config.radar.cube_shape),
-            },
-            "scene": {
-                "road_half_width_m": scene.road_half_width_m,
-                "lane_centers_y_m": list(scene.lane_centers_y_m),
-                "scatterers": [[*s.position_m.tolist(), s.reflection_coefficient] for s in scene.scatterers],
-                "background_boxes": scene.background_boxes.tolist(),
-            },
-            "config": config.to_dict(),
-        }
-    )
