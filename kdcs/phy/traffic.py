@@ -1,6 +1,7 @@
 """Vehicle trajectories for one sequence: the transmitting vehicle (unit2) and distractors.
 
-Each vehicle keeps its lane (with a little lane-keeping wander) and changes speed through a
+Each vehicle keeps its lane (with a little lane-keeping wander; the transmitter may change lanes,
+`kdcs.phy.lateral_motion`) and changes speed through a
 correlated random acceleration (an Ornstein-Uhlenbeck process), so speed drifts smoothly the way
 real traffic does instead of jumping from sample to sample. Every sequence is one pass of the
 transmitter past the access points; distractors in other lanes may cross the line of sight.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kdcs.phy.lateral_motion import headings_along, lane_change_offset, lane_change_target, lateral_wander
 from kdcs.phy.scene import Snapshot, StaticScene, Vehicle
 from kdcs.phy.street import lane_direction
 
@@ -46,6 +48,9 @@ class TrafficConfig:
     acceleration_noise_std_mps2: stationary std of the random acceleration, m/s^2.
     acceleration_correlation_s: correlation time of the acceleration, seconds.
     lateral_wander_std_m: stationary std of the lane-keeping wander, metres.
+    lane_change_probability: chance that the transmitter changes to the neighbouring lane of its
+        direction during a pass (distractors keep their lanes).
+    lane_change_duration_s: how long one lane change takes, seconds.
     pass_center_range_m: the transmitter's x at mid-sequence is uniform in this range, metres.
     transmitter_body_m: (length, width, height) of the transmitting car, metres.
     transmitter_antenna_height_m: height of its roof-mounted antenna above the road, metres.
@@ -58,15 +63,17 @@ class TrafficConfig:
 
     speed_min_mps: float = 1.0
     speed_max_mps: float = 20.0
-    initial_speed_range_mps: tuple[float, float] = (2.0, 8.0)
+    initial_speed_range_mps: tuple[float, float] = (4.0, 12.0)
     acceleration_noise_std_mps2: float = 1.5
     acceleration_correlation_s: float = 1.5
     lateral_wander_std_m: float = 0.2
-    pass_center_range_m: tuple[float, float] = (-8.0, 8.0)
+    lane_change_probability: float = 0.4
+    lane_change_duration_s: float = 3.0
+    pass_center_range_m: tuple[float, float] = (-5.0, 5.0)
     transmitter_body_m: tuple[float, float, float] = (4.6, 1.9, 1.5)
     transmitter_antenna_height_m: float = 1.6
-    num_distractors_range: tuple[int, int] = (0, 3)
-    distractor_probabilities: tuple[float, ...] = (0.45, 0.25, 0.18, 0.12)
+    num_distractors_range: tuple[int, int] = (0, 2)
+    distractor_probabilities: tuple[float, ...] = (0.8, 0.1, 0.06, 0.04)
     distractor_speed_range_mps: tuple[float, float] = (3.0, 14.0)
     distractor_offset_range_m: tuple[float, float] = (-15.0, 15.0)
     illumination_range: tuple[float, float] = (0.6, 1.2)
@@ -96,26 +103,17 @@ def speed_profile(
     return speeds
 
 
-def _lateral_wander(std_m: float, num_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """[T] slow AR(1) sideways offset from the lane centre, metres."""
-    rho = 0.95
-    out = np.empty(num_samples)
-    out[0] = rng.normal(0.0, std_m)
-    for t in range(1, num_samples):
-        out[t] = rho * out[t - 1] + np.sqrt(1.0 - rho**2) * std_m * rng.normal()
-    return out
-
-
 def _track(
-    speeds: np.ndarray, lane_y: float, mid_x: float, wander: np.ndarray, sample_period_s: float
-) -> tuple[np.ndarray, float]:
-    """Positions [T, 3] (z = 0) of a vehicle in a lane whose x at mid-sequence is mid_x; and heading."""
+    speeds: np.ndarray, lane_y: float, mid_x: float, lateral_m: np.ndarray, sample_period_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions [T, 3] (z = 0) of a vehicle in a lane whose x at mid-sequence is mid_x, moved
+    sideways by lateral_m [T]; and its headings [T] rad."""
     heading = lane_direction(lane_y)
     direction = np.cos(heading)
     travelled = np.concatenate([[0.0], np.cumsum(speeds[:-1] * sample_period_s)])  # [T] metres
     x = direction * (travelled - travelled[len(travelled) // 2]) + mid_x
-    y = lane_y + wander
-    return np.stack([x, y, np.zeros_like(x)], axis=-1), heading
+    y = lane_y + lateral_m
+    return np.stack([x, y, np.zeros_like(x)], axis=-1), np.full(len(x), heading)
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,7 @@ class _Track:
     """One vehicle over a whole sequence."""
 
     positions_m: np.ndarray  # [T, 3]
-    heading_rad: float
+    headings_rad: np.ndarray  # [T]
     speeds_mps: np.ndarray  # [T]
     body_m: tuple[float, float, float]  # length, width, height
     color_rgb: tuple[int, int, int]
@@ -132,7 +130,7 @@ class _Track:
     def vehicle(self, t: int, antenna_height_m: float) -> Vehicle:
         length, width, height = self.body_m
         return Vehicle(
-            self.positions_m[t], self.heading_rad, float(self.speeds_mps[t]), length, width, height,
+            self.positions_m[t], float(self.headings_rad[t]), float(self.speeds_mps[t]), length, width, height,
             self.color_rgb, self.is_transmitter, antenna_height_m,
         )  # fmt: skip
 
@@ -145,12 +143,20 @@ def _drive(
     num_samples: int,
     sample_period_s: float,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """Positions [T, 3], heading rad and speeds [T] m/s of a vehicle keeping its lane."""
+    lane_change_m: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions [T, 3], headings [T] rad and speeds [T] m/s of a vehicle in its lane.
+
+    lane_change_m: [T] sideways offset of a lane change, metres (None = it keeps its lane); the
+    heading follows it, the lane-keeping wander is too small and slow to turn the car visibly.
+    """
     speeds = speed_profile(config, initial_speed_mps, num_samples, sample_period_s, rng)
-    wander = _lateral_wander(config.lateral_wander_std_m, num_samples, rng)
-    positions, heading = _track(speeds, lane_y, mid_x, wander, sample_period_s)
-    return positions, heading, speeds
+    lateral = lateral_wander(config.lateral_wander_std_m, num_samples, rng)
+    positions, headings = _track(speeds, lane_y, mid_x, lateral, sample_period_s)
+    if lane_change_m is not None:
+        positions[:, 1] += lane_change_m
+        headings = headings_along(float(headings[0]), speeds, lane_change_m, sample_period_s)
+    return positions, headings, speeds
 
 
 def simulate_sequence(
@@ -173,13 +179,22 @@ def simulate_sequence(
     tx_lane = int(rng.integers(len(lanes)))
     initial_speed = rng.uniform(*config.initial_speed_range_mps)
     tx_mid_x = rng.uniform(*config.pass_center_range_m)
-    motion = _drive(config, lanes[tx_lane], initial_speed, tx_mid_x, num_samples, sample_period_s, rng)
+    target_lane = lane_change_target(lanes, tx_lane, config.lane_change_probability, rng)
+    lane_change = None
+    if target_lane is not None:
+        shift = lanes[target_lane] - lanes[tx_lane]
+        lane_change = lane_change_offset(
+            shift, config.lane_change_duration_s, num_samples, sample_period_s, rng
+        )
+    motion = _drive(
+        config, lanes[tx_lane], initial_speed, tx_mid_x, num_samples, sample_period_s, rng, lane_change
+    )
     color = _PALETTE[int(rng.integers(len(_PALETTE)))]
     tracks = [_Track(*motion, config.transmitter_body_m, color, True)]
 
-    # At most one distractor per other lane, so distractors never overlap one another.
+    # At most one distractor per lane the transmitter never uses, so no two vehicles ever overlap.
     low, high = config.num_distractors_range
-    other_lanes = rng.permutation([k for k in range(len(lanes)) if k != tx_lane])
+    other_lanes = rng.permutation([k for k in range(len(lanes)) if k not in (tx_lane, target_lane)])
     num_distractors = min(int(rng.integers(low, high + 1)), len(other_lanes))
     probabilities = np.asarray(config.distractor_probabilities, dtype=np.float64)
     bodies = list(DISTRACTOR_BODIES.values())

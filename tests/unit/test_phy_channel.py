@@ -1,4 +1,4 @@
-"""Channel physics: Friis loss, blockage geometry, beam powers and the line-of-sight beam."""
+"""Channel physics: Friis loss, blockage geometry, path-length rates and the line-of-sight beam."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from kdcs.phy.array import BeamCodebook, UniformLinearArray
 from kdcs.phy.channel import (
     ChannelConfig,
-    beam_powers,
     channel_vector,
     free_space_path_loss_db,
     line_of_sight_azimuth,
@@ -18,9 +17,7 @@ from kdcs.phy.channel import (
 from kdcs.phy.scene import ApPose, Snapshot, StaticScene, Vehicle
 from kdcs.phy.street import StreetConfig, build_static_scene
 
-LOS_ONLY = ChannelConfig(
-    include_ground_reflection=False, include_facades=False, include_scatterers=False, include_noise=False
-)
+LOS_ONLY = ChannelConfig(include_ground_reflection=False, include_facades=False, include_scatterers=False)
 EMPTY_SCENE = StaticScene(road_half_width_m=7.0, lane_centers_y_m=(-5.25, -1.75, 1.75, 5.25))
 # An AP 15 m south of the road centre, looking north (boresight = +y), antenna 1.6 m high.
 AP_LOOKING_NORTH = ApPose(position_m=np.array([0.0, -15.0, 1.6]), boresight_azimuth_rad=np.pi / 2)
@@ -78,7 +75,7 @@ def test_argmax_beam_follows_the_line_of_sight_angle():
     for x in xs:
         snapshot = _snapshot(_car(x, 1.75, transmitter=True))
         h = channel_vector(CODEBOOK.array, AP_LOOKING_NORTH, snapshot, EMPTY_SCENE, LOS_ONLY)
-        argmax.append(int(np.argmax(beam_powers(CODEBOOK, h, 0.0, None))))
+        argmax.append(int(np.argmax(np.abs(CODEBOOK.weights.conj() @ h) ** 2)))
         nearest.append(int(CODEBOOK.nearest_beam(line_of_sight_azimuth(AP_LOOKING_NORTH, snapshot))))
 
     # Assert: driving east (to the AP's right) lowers the beam index monotonically, always on the
@@ -130,7 +127,7 @@ def test_segments_blocked_known_cases():
 
 
 def test_ground_reflection_bounces_on_the_road_and_has_the_image_length():
-    config = ChannelConfig(include_facades=False, include_scatterers=False, include_noise=False)
+    config = ChannelConfig(include_facades=False, include_scatterers=False)
     snapshot = _snapshot(_car(0.0, 0.0, transmitter=True))
 
     paths = propagation_paths(AP_LOOKING_NORTH, snapshot, EMPTY_SCENE, config, 60e9)
@@ -149,7 +146,7 @@ def test_ground_reflection_bounces_on_the_road_and_has_the_image_length():
 def test_street_multipath_is_weaker_than_a_clear_line_of_sight():
     # Prepare: the full street (ground, facades, poles, corners), transmitter in view.
     scene = build_static_scene(StreetConfig())
-    config = ChannelConfig(include_noise=False)
+    config = ChannelConfig()
     snapshot = _snapshot(_car(3.0, 1.75, transmitter=True))
 
     # Execute
@@ -160,17 +157,36 @@ def test_street_multipath_is_weaker_than_a_clear_line_of_sight():
     assert np.all(np.abs(paths.amplitude[1:]) < paths.amplitude[0])
 
 
-def test_beam_powers_without_signal_average_to_the_noise_power():
-    # Prepare
-    noise_mw = ChannelConfig().noise_power_mw
-    rng = np.random.default_rng(0)
+def test_line_of_sight_length_rate_is_the_closing_speed():
+    # Prepare: the AP straight ahead of a car driving at it (+x), both antennas 1.6 m high; and a car
+    # passing the AP looking north at its closest point.
+    ap_east = ApPose(position_m=np.array([20.0, 0.0, 1.6]), boresight_azimuth_rad=np.pi)
+    towards = _snapshot(_car(0.0, 0.0, transmitter=True))  # heading 0 = east, 10 m/s
+    passing = _snapshot(_car(0.0, 0.0, transmitter=True))
 
-    # Execute: 400 sweeps of the 64 beams with no signal.
-    powers = np.stack([beam_powers(CODEBOOK, np.zeros(16, complex), noise_mw, rng) for _ in range(400)])
+    # Execute
+    closing = propagation_paths(ap_east, towards, EMPTY_SCENE, LOS_ONLY, 60e9).length_rate_mps[0]
+    sideways = propagation_paths(AP_LOOKING_NORTH, passing, EMPTY_SCENE, LOS_ONLY, 60e9).length_rate_mps[0]
 
-    # Assert: exponential with mean = noise power (25,600 draws: 2% is > 3 standard errors).
-    assert powers.shape == (400, 64)
-    assert powers.mean() == pytest.approx(noise_mw, rel=0.02)
+    # Assert: the path shortens at the full speed; passing broadside it does not change.
+    assert closing == pytest.approx(-10.0, abs=1e-12)
+    assert sideways == pytest.approx(0.0, abs=1e-12)
+
+
+def test_every_path_length_rate_matches_a_finite_difference():
+    # Prepare: the full street (mirror and scatterer paths), the car 1 mm further along its heading.
+    scene = build_static_scene(StreetConfig())
+    dt = 1e-4  # seconds: 1 mm at 10 m/s
+    before = _snapshot(_car(3.0, 1.75, transmitter=True))
+    after = _snapshot(_car(3.0 + 10.0 * dt, 1.75, transmitter=True))
+
+    # Execute
+    paths = propagation_paths(AP_LOOKING_NORTH, before, scene, ChannelConfig(), 60e9)
+    moved = propagation_paths(AP_LOOKING_NORTH, after, scene, ChannelConfig(), 60e9)
+
+    # Assert: d(length)/dt from Fermat's principle equals the measured change for every path.
+    assert moved.kind == paths.kind
+    np.testing.assert_allclose((moved.length_m - paths.length_m) / dt, paths.length_rate_mps, atol=1e-3)
 
 
 def test_thermal_noise_power_is_kt_b_f():

@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kdcs.phy.array import BeamCodebook, UniformLinearArray
+from kdcs.phy.channel import line_of_sight_azimuth
+from kdcs.phy.lateral_motion import lane_change_offset, lane_change_target
+from kdcs.phy.scene import ApPose, Snapshot, Vehicle
 from kdcs.phy.street import StreetConfig, access_point_poses, build_static_scene, lane_direction
 from kdcs.phy.traffic import TrafficConfig, gps_error_track, simulate_sequence, speed_profile
 
@@ -30,7 +34,8 @@ def test_speeds_stay_within_bounds_and_start_in_range():
 
     # Assert
     assert all_speeds.min() >= 1.0 and all_speeds.max() <= 20.0
-    assert np.all((first_tx_speeds >= 2.0) & (first_tx_speeds <= 8.0))
+    low, high = config.initial_speed_range_mps
+    assert np.all((first_tx_speeds >= low) & (first_tx_speeds <= high))
     assert np.isclose(all_speeds, 20.0).any() or np.isclose(all_speeds, 1.0).any()
 
 
@@ -46,7 +51,8 @@ def test_speed_profile_changes_smoothly():
 
 def test_positions_follow_speeds_lanes_and_directions():
     # Prepare
-    sequence = simulate_sequence(TrafficConfig(), SCENE, 30, PERIOD_S, 5.0, np.random.default_rng(3))
+    keeps_lane = TrafficConfig(lane_change_probability=0.0)
+    sequence = simulate_sequence(keeps_lane, SCENE, 30, PERIOD_S, 5.0, np.random.default_rng(3))
     tx = [snap.transmitter for snap in sequence]
     x = np.array([v.position_m[0] for v in tx])
     y = np.array([v.position_m[1] for v in tx])
@@ -59,6 +65,68 @@ def test_positions_follow_speeds_lanes_and_directions():
     np.testing.assert_allclose(np.abs(np.diff(x)), speeds[:-1] * PERIOD_S, atol=1e-9)
     assert np.all(np.sign(np.diff(x)) == np.cos(tx[0].heading_rad))
     assert sequence[0].time_s == 5.0 and sequence[-1].time_s == pytest.approx(5.0 + 29 * PERIOD_S)
+
+
+def test_a_lane_change_moves_the_transmitter_to_the_neighbouring_lane_of_its_direction():
+    # Prepare: every pass changes lane; 60 samples (6.7 s) leave room for a whole 3 s change.
+    config = TrafficConfig(
+        lane_change_probability=1.0, lane_change_duration_s=3.0, num_distractors_range=(2, 2)
+    )
+
+    for seed in range(20):
+        # Execute
+        sequence = simulate_sequence(config, SCENE, 60, PERIOD_S, 0.0, np.random.default_rng(seed))
+        tx = [snap.transmitter for snap in sequence]
+        y = np.array([v.position_m[1] for v in tx])
+        headings = np.array([v.heading_rad for v in tx])
+
+        # Assert: same side of the road (same direction), at least half a lane across, the heading
+        # turned towards the new lane while moving, and no distractor in either lane of the pass.
+        start, end = (min(SCENE.lane_centers_y_m, key=lambda c, v=v: abs(c - v)) for v in (y[0], y[-1]))
+        assert np.sign(start) == np.sign(y[-1])
+        assert abs(y[-1] - y[0]) > 3.5 / 2 - 1.0
+        moving = np.argmax(np.abs(np.gradient(y)))
+        turn = np.sin(headings[moving] - lane_direction(start)) * np.cos(lane_direction(start))
+        assert np.sign(turn) == np.sign(y[-1] - y[0])
+        for vehicle in sequence[0].vehicles[1:]:
+            assert abs(vehicle.position_m[1] - start) > 1.0 and abs(vehicle.position_m[1] - end) > 1.0
+
+
+def test_lane_change_offset_is_a_smooth_s_curve_from_zero_to_the_shift():
+    offset = lane_change_offset(3.5, 3.0, 200, PERIOD_S, np.random.default_rng(0))
+
+    assert offset[0] == 0.0 and offset[-1] == pytest.approx(3.5)
+    assert np.all(np.diff(offset) >= 0)
+    # A raised cosine over 3 s: the steepest step is pi/2 * 3.5 m / 3 s * 0.111 s = 0.203 m.
+    assert np.abs(np.diff(offset)).max() == pytest.approx(np.pi / 2 * 3.5 / 3.0 * PERIOD_S, rel=0.01)
+
+
+def test_lane_change_target_is_a_same_direction_neighbour_or_none():
+    lanes = SCENE.lane_centers_y_m  # two eastbound lanes (south), two westbound (north)
+    rng = np.random.default_rng(0)
+
+    assert [lane_change_target(lanes, k, 1.0, rng) for k in range(4)] == [1, 0, 3, 2]
+    assert lane_change_target(lanes, 0, 0.0, rng) is None
+    assert lane_change_target((-1.75, 1.75), 0, 1.0, rng) is None  # one lane per direction
+
+
+def test_a_lane_change_45_degrees_off_boresight_moves_the_beam_by_the_hand_computed_amount():
+    # Prepare: an AP 20 m south of a car 20 m east of it (45 degrees right of its northward
+    # boresight); the car ends a lane change 3.5 m further north.
+    codebook = BeamCodebook(UniformLinearArray(16, 0.5, 60e9), num_beams=64, field_of_view_rad=np.pi / 2)
+    ap = ApPose(position_m=np.array([0.0, -20.0, 1.6]), boresight_azimuth_rad=np.pi / 2)
+    offset = lane_change_offset(3.5, 3.0, 60, PERIOD_S, np.random.default_rng(0))
+
+    def beam(y: float) -> int:
+        car = Vehicle(np.array([20.0, y, 0.0]), 0.0, 10.0, 4.6, 1.9, 1.5, (0, 0, 0), True, 1.6)
+        return int(codebook.nearest_beam(line_of_sight_azimuth(ap, Snapshot(0.0, (car,)))))
+
+    # Execute
+    shift = beam(offset[-1]) - beam(offset[0])
+
+    # Assert: sin(az) goes from 20/sqrt(800) = 0.707 to 20/sqrt(20^2 + 23.5^2) = 0.648 (to the left,
+    # up the codebook); beams are sqrt(2)/63 = 0.0224 apart in sin(az): 2.6 beams.
+    assert shift in (2, 3)
 
 
 def test_transmitter_is_first_and_distractors_use_other_lanes():

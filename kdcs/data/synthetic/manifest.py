@@ -1,4 +1,8 @@
-"""The manifest.json of a synthetic scenario: every parameter, the AP list and the counts."""
+"""The manifest.json of a synthetic scenario: every parameter, the AP list and the counts.
+
+`label_physics` names, with units, the physical causes that shape the beam labels (the argmax of
+each measured sweep); every value is also under `config`, where a `--set` key changes it.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +74,65 @@ def build_manifest(
                 "scatterers": [[*s.position_m.tolist(), s.reflection_coefficient] for s in scene.scatterers],
                 "background_boxes": scene.background_boxes.tolist(),
             },
+            "label_physics": label_physics(config),
             "config": config.to_dict(),
         }
     )
+
+
+def label_physics(config: SynthConfig) -> dict:
+    """The causes that make the beam labels hard to extrapolate, each with its `config` keys and units.
+
+    Output: {cause: {"what": one sentence, "config_keys": {dotted key: value}}}; key names end in
+    their unit (_db, _dbm, _deg, _m, _mps, _mps2, _s) or are counts and probabilities.
+    """
+    channel, sweep, scattering, traffic = config.channel, config.sweep, config.scattering, config.traffic
+    causes = {
+        "sweep_measurement_noise": (
+            "each beam's power is the mean of M noisy snapshots: near the noise floor neighbouring "
+            "beams swap places from sweep to sweep",
+            {
+                "channel.tx_power_dbm": channel.tx_power_dbm,
+                "channel.noise_figure_db": channel.noise_figure_db,
+                "channel.bandwidth_hz": channel.bandwidth_hz,
+                "sweep.snapshots_per_beam": sweep.snapshots_per_beam,
+                "sweep.sweep_duration_s": sweep.sweep_duration_s,
+            },
+        ),
+        "multipath": (
+            "diffuse paths around the car inside the line of sight's main lobe (a fresh phase each "
+            "sample), plus the street's specular ground, facade and pole paths",
+            {
+                "scattering.rician_k_factor_db": scattering.rician_k_factor_db,
+                "scattering.angle_spread_deg": scattering.angle_spread_deg,
+                "scattering.num_paths": scattering.num_paths,
+                "channel.ground_reflection_coefficient": channel.ground_reflection_coefficient,
+                "channel.facade_reflection_coefficient": channel.facade_reflection_coefficient,
+            },
+        ),
+        "speed_changes": (
+            "speeds drift under a correlated random acceleration",
+            {
+                "traffic.initial_speed_range_mps": traffic.initial_speed_range_mps,
+                "traffic.acceleration_noise_std_mps2": traffic.acceleration_noise_std_mps2,
+                "traffic.acceleration_correlation_s": traffic.acceleration_correlation_s,
+            },
+        ),
+        "lateral_motion": (
+            "lane-keeping wander and lane changes of the transmitting car",
+            {
+                "traffic.lateral_wander_std_m": traffic.lateral_wander_std_m,
+                "traffic.lane_change_probability": traffic.lane_change_probability,
+                "traffic.lane_change_duration_s": traffic.lane_change_duration_s,
+            },
+        ),
+        "blockage": (
+            "a taller vehicle between AP and car cuts the line of sight and its diffuse paths",
+            {
+                "channel.blockage_loss_db": channel.blockage_loss_db,
+                "traffic.num_distractors_range": traffic.num_distractors_range,
+                "traffic.distractor_probabilities": traffic.distractor_probabilities,
+            },
+        ),
+    }
+    return {name: {"what": what, "config_keys": keys} for name, (what, keys) in causes.items()}

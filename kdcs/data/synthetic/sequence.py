@@ -15,9 +15,11 @@ from PIL import Image
 from kdcs.data.synthetic.config import CAMERA_SENSOR, GPS_SENSOR, RADAR_SENSOR, SynthConfig
 from kdcs.data.synthetic.files import ap_name, format_time_stamp, mat_bytes, write_gps_files
 from kdcs.data.synthetic.plan import SequencePlan
+from kdcs.phy.beam_sweep import measure_beam_sweep
 from kdcs.phy.camera import render_frame
-from kdcs.phy.channel import beam_powers, channel_from_paths, propagation_paths
+from kdcs.phy.channel import propagation_paths
 from kdcs.phy.geodesy import east_north_to_latlon
+from kdcs.phy.local_scattering import add_local_scattering, draw_cluster
 from kdcs.phy.radar_synthesis import synthesize_radar_cube
 from kdcs.phy.scene import ApPose, Snapshot, StaticScene
 from kdcs.phy.street import access_point_poses, build_static_scene
@@ -102,19 +104,20 @@ def _write_ap_sequence(
     """
     # Every AP draws all three streams whatever its kit, so an AP's power files do not change
     # when its sensors are switched on or off.
-    noise_rng, camera_rng, radar_rng = (np.random.default_rng(s) for s in seed.spawn(3))
+    noise_rng, camera_rng, radar_rng, scattering_rng = (np.random.default_rng(s) for s in seed.spawn(4))
     config = context.config
     kit = config.kit(ap_number)
     folder = context.build / ap_name(ap_number)
-    noise_mw = config.channel.noise_power_mw if config.channel.include_noise else 0.0
     array = config.codebook.array
+    cluster = draw_cluster(config.scattering, scattering_rng)
     rows, los = [], []
     for t, (snap, index) in enumerate(zip(context.snapshots, context.indices, strict=True)):
-        paths = propagation_paths(pose, snap, context.scene, config.channel, array.carrier_frequency_hz)
+        paths = add_local_scattering(
+            propagation_paths(pose, snap, context.scene, config.channel, array.carrier_frequency_hz),
+            cluster, config.scattering, snap.transmitter.speed_mps, array.wavelength_m, scattering_rng,
+        )  # fmt: skip
         los.append((float(paths.azimuth_rad[0]), bool(paths.blocked[0])))
-        power = beam_powers(
-            config.codebook, channel_from_paths(array, paths, config.channel), noise_mw, noise_rng
-        )
+        power = measure_beam_sweep(config.codebook, paths, config.channel, config.sweep, noise_rng)
         power_path = f"./unit1/mmWave_data/mmWave_power_{index}.txt"
         # [B] mW, one per line; one %-format of the whole file is ~5x faster than a per-value join
         (folder / power_path).write_text(("%.9e\n" * len(power)) % tuple(power.tolist()))
