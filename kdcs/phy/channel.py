@@ -44,7 +44,7 @@ class ChannelConfig:
         (all off = line of sight only, used by tests).
     """
 
-    tx_power_dbm: float = 7.0
+    tx_power_dbm: float = 8.0
     bandwidth_hz: float = 100e6
     noise_figure_db: float = 7.0
     ground_reflection_coefficient: float = -0.45

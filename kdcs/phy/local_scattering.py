@@ -34,7 +34,7 @@ class LocalScatteringConfig:
     num_paths: number of paths in the cluster (0 = no cluster).
     """
 
-    rician_k_factor_db: float = 4.5
+    rician_k_factor_db: float = 3.0
     angle_spread_deg: float = 3.5
     num_paths: int = 8
 

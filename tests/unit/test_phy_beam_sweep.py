@@ -45,13 +45,18 @@ def _swap_rate(paths: PropagationPaths, sweep: BeamSweepConfig, count: int = 300
     return float(np.mean(np.array(best) != clean))
 
 
-def test_a_frozen_noise_free_sweep_is_the_combined_channel_power():
-    paths = _paths([10.0, -20.0, 3.0], [1e-4, 3e-5, -2e-5])
+def test_a_near_frozen_sweep_reads_the_combined_channel_power():
+    # Prepare: three paths turning at different rates, read over a sweep too short for them to turn.
+    paths = _paths([10.0, -20.0, 3.0], [1e-4, 3e-5, -2e-5], rates=[-8.0, 3.0, 0.5])
+    instant = dataclasses.replace(NOISE_FREE, sweep_duration_s=1e-12)
 
-    swept = measure_beam_sweep(CODEBOOK, paths, CHANNEL, NOISE_FREE, np.random.default_rng(0))
+    # Execute
+    swept = measure_beam_sweep(CODEBOOK, paths, CHANNEL, instant, np.random.default_rng(0))
 
+    # Assert: per-beam phases (the moving sweep's code path) agree with one channel vector h.
     h = channel_from_paths(CODEBOOK.array, paths, CHANNEL)
-    np.testing.assert_allclose(swept, np.abs(CODEBOOK.weights.conj() @ h) ** 2, rtol=1e-12)
+    expected = np.abs(CODEBOOK.weights.conj() @ h) ** 2
+    np.testing.assert_allclose(swept, expected, rtol=1e-9, atol=1e-9 * expected.max())
 
 
 def test_without_signal_every_beam_reads_the_noise_power_with_scatter_one_over_root_m():
