@@ -13,6 +13,7 @@ import pytest
 import scipy.io
 from PIL import Image
 
+from kdcs.data.deepsense.reader import read_scenario_set
 from kdcs.data.synthetic import (
     GPS_SENSOR,
     SynthConfig,
@@ -21,6 +22,10 @@ from kdcs.data.synthetic import (
     realism_report,
     synthesize,
 )
+from kdcs.data.windows import WindowSpec, build_windows
+from kdcs.eval.dataset_summary import beam_change_stats
+from kdcs.eval.floors import floor_rankings
+from kdcs.eval.metrics import topk_accuracy
 from kdcs.phy.geodesy import latlon_to_east_north
 
 
@@ -213,12 +218,6 @@ def test_bad_config_is_rejected_before_anything_is_written(tmp_path):
 
 def _inspect_statistics(root: Path) -> dict[str, dict[str, float]]:
     """Per AP, what `kdcs data inspect` reports (L=8, J=3), with the floors over every window."""
-    from kdcs.data.deepsense import read_scenario_set
-    from kdcs.data.windows import WindowSpec, build_windows
-    from kdcs.eval.dataset_summary import beam_change_stats
-    from kdcs.eval.floors import floor_rankings
-    from kdcs.eval.metrics import topk_accuracy
-
     geometry = realism_report(root)["aps"]
     out = {}
     for name, table in read_scenario_set(root).items():
@@ -248,17 +247,17 @@ def test_the_default_physics_gives_deepsense_like_statistics_on_a_small_scenario
     pooled = {key: float(np.mean([ap[key] for ap in stats.values()])) for key in stats["ap1"]}
 
     # Assert: DeepSense scenario 9 (change 0.746, |change| 1.73, line fit top-1 0.197, top-5 0.795)
-    # sits inside these bands; the default before calibration (0.68, 1.56, 0.414, 0.925) does not.
+    # sits inside these bands; the default before calibration (line fit 0.414 / 0.925) does not.
     # Bands are wider than the default scenario's targets: 30 sequences are few (seeds 0-3 of this
-    # size pooled: change 0.79-0.81, |change| 1.6-2.0, top-1 0.25-0.27, top-5 0.82-0.86).
+    # size pooled: change 0.80-0.82, |change| 1.73-2.04, top-1 0.23-0.25, top-5 0.80-0.82).
     assert set(stats) == {"ap1", "ap2", "ap3", "ap4"}
-    assert 0.65 <= pooled["change_rate"] <= 0.88
+    assert 0.70 <= pooled["change_rate"] <= 0.88
     assert 1.3 <= pooled["mean_abs_change"] <= 2.2
     assert 0.15 <= pooled["line_fit_top1"] <= 0.32
     assert 0.75 <= pooled["line_fit_top5"] <= 0.90
     # Learnable: the true geometry names the label far more often than the beam history's line does.
     assert pooled["geometric_top1"] > pooled["line_fit_top1"] + 0.15
-    assert pooled["geometric_top5"] > 0.93
+    assert pooled["geometric_top5"] > 0.90  # seeds 0-3: 0.94-0.95
     for ap in stats.values():
         assert ap["geometric_top1"] > ap["line_fit_top1"] + 0.1
 
