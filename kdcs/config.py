@@ -164,18 +164,37 @@ def parse_dotted(overrides: list[str]) -> dict[str, Any]:
     return tree
 
 
+def read_yaml_file(path: Path) -> dict[str, Any]:
+    """The mapping a YAML config file holds; ConfigError naming the file when it is missing, is not
+    valid YAML (with the line) or does not hold a mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "unreadable"
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def merge_file(config: T, data: dict[str, Any], path: Path) -> T:
+    """`merge` of a YAML file's mapping; an error names the file as well as the key."""
+    try:
+        return merge(config, data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
 def load_config(defaults: T, yaml_path: Path | None = None, overrides: list[str] | None = None) -> T:
     """Typed defaults, then a YAML file of overrides, then dotted overrides."""
     config = defaults
     if yaml_path is not None:
-        path = Path(yaml_path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        with path.open() as handle:
-            data = yaml.safe_load(handle) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"config file {path} must hold a mapping at the top level")
-        config = merge(config, data)
+        config = merge_file(config, read_yaml_file(yaml_path), yaml_path)
     if overrides:
         config = merge(config, parse_dotted(overrides))
     return config

@@ -7,27 +7,33 @@ from pathlib import Path
 import typer
 
 from kdcs.cli.errors import user_errors
+from kdcs.cli.options import CACHE_WORKERS_HELP, OLD, SCENARIO_HELP, data_overrides, renamed
 from kdcs.cli.output import console, print_json
 
 
 def collab(
-    config: Path = typer.Option(..., "--config", help="Collab YAML (see configs/collab/)."),
+    config: Path = typer.Option(..., "--config", help="CollabConfig YAML (see configs/collab/)."),
     overrides: list[str] = typer.Option(
-        [], "--set", help="Override key.sub=value, e.g. protocol=fed-distill."
+        [], "--set", help="CollabConfig override key.sub=value (repeatable), e.g. protocol=fed-distill."
     ),
+    scenario: Path | None = typer.Option(None, "--scenario", help=SCENARIO_HELP + " (data.scenario)."),
     engine: str | None = typer.Option(
         None, "--engine", help="local (default) or flower (a SuperLink and SuperNodes on loopback)."
     ),
     out: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<name>)."),
-    workers: int | None = typer.Option(None, "--workers", help="Cache-building processes."),
+    cache_workers: int | None = typer.Option(None, "--cache-workers", help=CACHE_WORKERS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print results.json."),
+    old_workers: int | None = typer.Option(None, "--workers", hidden=True, help=OLD),
 ) -> None:
     """Run a collaboration protocol: per-round metrics per node, byte ledger, final per-node test evaluation."""
     from kdcs.collab import results_table
     from kdcs.jobs.collab import collab as collab_job
 
     with user_errors():
-        run_dir, results = collab_job(config, overrides, engine=engine, out=out, workers=workers)
+        workers = renamed(cache_workers, "--cache-workers", old_workers, "--workers")
+        run_dir, results = collab_job(
+            config, [*overrides, *data_overrides(scenario, None)], engine=engine, out=out, workers=workers
+        )
     if as_json:
         print_json(results)
         return

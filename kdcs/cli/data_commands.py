@@ -8,30 +8,42 @@ from pathlib import Path
 import typer
 
 from kdcs.cli.errors import user_errors
+from kdcs.cli.options import CACHE_WORKERS_HELP, OLD, SCENARIO_HELP, renamed
 from kdcs.cli.output import console, print_json, table
+from kdcs.config import ConfigError
 
 data_app = typer.Typer(help="Synthesize, prepare (cache) and inspect scenarios.", no_args_is_help=True)
 
-SET_HELP = "Config override key.sub=value (repeatable); unknown keys are an error."
+SET_HELP = "Override key.sub=value of the --config file's keys (repeatable); unknown keys are an error."
 
 
 @data_app.command("synth")
 def synth(
-    out: Path = typer.Argument(..., help="Root folder to write; one scenario folder per access point."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Root folder to write; one scenario folder per access point."
+    ),
     aps: int | None = typer.Option(None, "--aps", help="Number of access points (default from config)."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (default from config)."),
     config: Path | None = typer.Option(None, "--config", help="YAML file of SynthConfig overrides."),
     overrides: list[str] = typer.Option([], "--set", help=SET_HELP),
-    tiny: bool = typer.Option(False, "--tiny", help="Start from the tiny test-sized scenario."),
-    workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
+    quick: bool = typer.Option(
+        False, "--quick", help="The tiny test-sized scenario (2 APs, 3 short sequences)."
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Processes writing the scenario (default: all cores)."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing root."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    old_out: Path | None = typer.Argument(None, hidden=True, metavar="OUT", help=OLD),
+    tiny: bool = typer.Option(False, "--tiny", hidden=True, help=OLD),
 ) -> None:
     """Write a physics-based multi-AP street scenario in the DeepSense 6G layout."""
     from kdcs.jobs.synth import run_synth
 
     with user_errors():
-        manifest, seconds = run_synth(out, aps, seed, config, overrides, tiny, workers, overwrite)
+        out = renamed(out, "--out", old_out, "the positional OUT", required=True)
+        quick = renamed(quick, "--quick", tiny, "--tiny")
+        manifest, seconds = run_synth(out, aps, seed, config, overrides, quick, workers, overwrite)
     if as_json:
         print_json(manifest)
         return
@@ -42,22 +54,28 @@ def synth(
 
 @data_app.command("prepare")
 def prepare(
-    scenario: Path = typer.Argument(..., help="A scenario folder (or a multi-AP root of them)."),
-    cache: Path | None = typer.Option(
-        None, "--cache", help="Cache root (default $KDCS_CACHE_DIR or ./data_cache)."
+    scenario: Path | None = typer.Option(None, "--scenario", help=SCENARIO_HELP + "."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Cache root to write (default $KDCS_CACHE_DIR or ./data_cache)."
     ),
     config: Path | None = typer.Option(None, "--config", help="YAML file of PreprocessConfig overrides."),
     overrides: list[str] = typer.Option([], "--set", help=SET_HELP),
-    workers: int | None = typer.Option(None, "--workers", help="Decoding processes (default: all cores)."),
+    cache_workers: int | None = typer.Option(None, "--cache-workers", help=CACHE_WORKERS_HELP),
     force: bool = typer.Option(False, "--force", help="Rebuild even a fresh cache."),
     skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows", help="Drop bad rows instead of failing."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    old_scenario: Path | None = typer.Argument(None, hidden=True, metavar="SCENARIO", help=OLD),
+    old_cache: Path | None = typer.Option(None, "--cache", hidden=True, help=OLD),
+    old_workers: int | None = typer.Option(None, "--workers", hidden=True, help=OLD),
 ) -> None:
     """Decode every sample once into memory-mapped arrays plus a manifest."""
     from kdcs.jobs.prepare import prepare_scenarios
 
     with user_errors():
-        results = prepare_scenarios(scenario, cache, config, overrides, workers, force, skip_bad_rows)
+        scenario = renamed(scenario, "--scenario", old_scenario, "the positional SCENARIO", required=True)
+        out = renamed(out, "--out", old_cache, "--cache")
+        cache_workers = renamed(cache_workers, "--cache-workers", old_workers, "--workers")
+        results = prepare_scenarios(scenario, out, config, overrides, cache_workers, force, skip_bad_rows)
     if as_json:
         print_json(results)
         return
@@ -74,21 +92,27 @@ def prepare(
 
 @data_app.command("inspect")
 def inspect(
-    scenario: Path = typer.Argument(..., help="A scenario folder (or a multi-AP root of them)."),
+    scenario: Path | None = typer.Option(None, "--scenario", help=SCENARIO_HELP + "."),
     history: int = typer.Option(8, "--history", "-L", help="Observed slots per window (L)."),
     horizon: int = typer.Option(3, "--horizon", "-J", help="Future slots predicted (J)."),
-    split: str = typer.Option(
-        "0.7,0.1,0.2", "--split", help="Train,val,test fractions of sequences, in order."
+    split_fractions: str | None = typer.Option(
+        None,
+        "--split-fractions",
+        help="Train,val,test fractions of sequences, in order (default 0.7,0.1,0.2).",
     ),
     skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows", help="Drop bad rows instead of failing."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    old_scenario: Path | None = typer.Argument(None, hidden=True, metavar="SCENARIO", help=OLD),
+    old_split: str | None = typer.Option(None, "--split", hidden=True, help=OLD),
 ) -> None:
     """Counts, windows per split, beam statistics and the two floors per slot."""
     from kdcs.cli.inspect_view import show_summary
     from kdcs.jobs.inspect import inspect_scenarios
 
     with user_errors():
-        fractions = _parse_fractions(split)
+        scenario = renamed(scenario, "--scenario", old_scenario, "the positional SCENARIO", required=True)
+        split_fractions = renamed(split_fractions, "--split-fractions", old_split, "--split (of fractions)")
+        fractions = _parse_fractions(split_fractions or "0.7,0.1,0.2")
         start = time.perf_counter()
         summaries = inspect_scenarios(scenario, history, horizon, fractions, skip_bad_rows)
     if as_json:
@@ -100,12 +124,12 @@ def inspect(
 
 
 def _parse_fractions(text: str) -> tuple[float, float, float]:
-    from kdcs.config import ConfigError
-
     try:
         parts = tuple(float(p) for p in text.split(","))
     except ValueError:
-        raise ConfigError(f"--split must be three comma-separated fractions, got '{text}'") from None
+        raise ConfigError(
+            f"--split-fractions must be three comma-separated fractions, got '{text}'"
+        ) from None
     if len(parts) != 3:
-        raise ConfigError(f"--split must be three comma-separated fractions, got '{text}'")
+        raise ConfigError(f"--split-fractions must be three comma-separated fractions, got '{text}'")
     return parts  # type: ignore[return-value]

@@ -7,11 +7,12 @@ from pathlib import Path
 import typer
 
 from kdcs.cli.errors import user_errors
+from kdcs.cli.options import OLD, renamed
 from kdcs.cli.output import console, print_json
 
 
 def export(
-    checkpoint: Path = typer.Argument(..., help="Student run folder or weights file."),
+    model: Path | None = typer.Option(None, "--model", help="Student run folder or weights file."),
     out: Path = typer.Option(..., "--out", help="Export folder (model.onnx, model.int8.onnx, model.json)."),
     opset: int = typer.Option(18, "--opset", help="ONNX opset (17 or higher)."),
     int8: bool = typer.Option(True, "--int8/--no-int8", help="Also write int8 dynamically quantised graphs."),
@@ -22,13 +23,15 @@ def export(
         help="Split of the run's data for parity and int8 agreement, or 'none' (random).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    old_model: Path | None = typer.Argument(None, hidden=True, metavar="CHECKPOINT", help=OLD),
 ) -> None:
     """Export a trained student to ONNX (+ int8) with a metadata file, checking parity with PyTorch."""
     from kdcs.jobs.export import export as export_job
 
     with user_errors():
+        model = renamed(model, "--model", old_model, "the positional CHECKPOINT", required=True)
         summary = export_job(
-            checkpoint,
+            model,
             out,
             opset=opset,
             int8=int8,
@@ -47,7 +50,9 @@ def export(
 
 
 def track(
-    scenario: Path = typer.Argument(..., help="Scenario folder to replay slot by slot."),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", help="Scenario folder (DeepSense layout) to replay slot by slot."
+    ),
     model: Path = typer.Option(..., "--model", help="Export folder (ONNX) or checkpoint (torch)."),
     backend: str = typer.Option("onnx", "--backend", help="onnx or torch."),
     precision: str = typer.Option("fp32", "--precision", help="fp32 or int8 (ONNX only)."),
@@ -55,11 +60,13 @@ def track(
     top_k: int = typer.Option(3, "--top-k", help="Beams reported per slot."),
     out_csv: Path | None = typer.Option(None, "--out", help="Write one CSV row per slot here."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    old_scenario: Path | None = typer.Argument(None, hidden=True, metavar="SCENARIO", help=OLD),
 ) -> None:
     """Replay a scenario through the streaming beam tracker; per-slot predictions and latency."""
     from kdcs.jobs.track import track as track_job
 
     with user_errors():
+        scenario = renamed(scenario, "--scenario", old_scenario, "the positional SCENARIO", required=True)
         summary = track_job(
             scenario, model, backend=backend, precision=precision, missing=missing, top_k=top_k, out=out_csv
         )

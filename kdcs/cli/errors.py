@@ -1,7 +1,9 @@
-"""Turn the errors a user can cause into one red line and exit code 2, not a traceback."""
+"""What a user causes: an error is one red line and exit code 2, not a traceback; a deprecated
+spelling is one yellow line on stderr, each time it is used."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,20 +11,35 @@ import typer
 from rich.markup import escape
 
 from kdcs.cli.output import err_console
+from kdcs.deprecation import KdcsDeprecationWarning
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
+    # imported here, as the jobs are: these modules load torch and onnx (see kdcs.cli)
     from kdcs.config import ConfigError
     from kdcs.data.errors import DataError
     from kdcs.deploy.source import DeployError
     from kdcs.models.weights import CheckpointError
     from kdcs.storage import StorageError
 
-    try:
-        yield
-    except (
-        ConfigError, DataError, CheckpointError, DeployError, StorageError, FileExistsError, FileNotFoundError
-    ) as exc:  # fmt: skip
-        err_console.print("[bold red]error:[/bold red] " + escape(str(exc)))
-        raise typer.Exit(code=2) from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", KdcsDeprecationWarning)
+        warnings.showwarning = _show_deprecations(warnings.showwarning)
+        try:
+            yield
+        except (
+            ConfigError, DataError, CheckpointError, DeployError, StorageError, FileExistsError, FileNotFoundError
+        ) as exc:  # fmt: skip
+            err_console.print("[bold red]error:[/bold red] " + escape(str(exc)))
+            raise typer.Exit(code=2) from None
+
+
+def _show_deprecations(show_other):
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, KdcsDeprecationWarning):
+            err_console.print(f"[yellow]deprecated:[/yellow] {escape(str(message))}")
+        else:
+            show_other(message, category, filename, lineno, file, line)
+
+    return show

@@ -7,23 +7,36 @@ from pathlib import Path
 import typer
 
 from kdcs.cli.errors import user_errors
+from kdcs.cli.options import CACHE_WORKERS_HELP, OLD, SCENARIO_HELP, renamed
 from kdcs.cli.output import console, err_console
+from kdcs.experiments.study.quick import quick_summary
 
-SET_HELP = "Experiment override key.sub=value (repeatable), e.g. teacher.train.epochs=10."
+SET_HELP = "ExperimentConfig override key.sub=value (repeatable), e.g. teacher.train.epochs=10."
+QUICK_HELP = f"{quick_summary()} Applied before the --config file and --set."
+DEMO_QUICK_HELP = f"{quick_summary()} Applied before --set."
+SCENARIO_RUN_HELP = SCENARIO_HELP + " (scenario.path; default: synthesize the default scenario)."
 
 
 def run_and_report(
-    config_path: Path | None, overrides: list[str], out: Path | None, quick: bool, workers: int | None
+    config_path: Path | None,
+    overrides: list[str],
+    out: Path | None,
+    quick: bool,
+    workers: int | None,
+    scenario: Path | None = None,
 ) -> None:
     """Load, run and summarise one experiment (shared by `kdcs run` and `kdcs demo`)."""
     from rich.console import Console
     from rich.markup import escape
 
-    from kdcs.experiments import StageFailed, load_experiment, run_experiment
     from kdcs.experiments.report.summary_table import collab_table, models_table
+    from kdcs.experiments.stages import StageFailed
+    from kdcs.experiments.study.config import load_experiment
+    from kdcs.experiments.study.experiment import run_experiment
 
     with user_errors():
-        config = load_experiment(config_path, overrides, quick=quick)
+        extra = [f"scenario.path={scenario}"] if scenario is not None else []
+        config = load_experiment(config_path, [*overrides, *extra], quick=quick)
         run_dir = out or Path("runs") / config.name
         console.print(f"[bold]experiment[/bold] {config.name} -> {run_dir}")
         try:
@@ -48,17 +61,19 @@ def run_and_report(
 
 
 def run(
-    experiment: Path = typer.Argument(
-        ..., help="Experiment YAML (overrides of the demo's defaults; see configs/experiments/)."
+    config: Path | None = typer.Option(
+        None, "--config", help="Experiment YAML (overrides of the demo's defaults; see configs/experiments/)."
     ),
     overrides: list[str] = typer.Option([], "--set", help=SET_HELP),
+    scenario: Path | None = typer.Option(None, "--scenario", help=SCENARIO_RUN_HELP),
     out: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<name>)."),
-    quick: bool = typer.Option(
-        False, "--quick", help="Apply the quick overrides (tiny scenario, two epochs) first."
-    ),
-    workers: int | None = typer.Option(
-        None, "--workers", help="Cache-building processes (default: all cores)."
-    ),
+    quick: bool = typer.Option(False, "--quick", help=QUICK_HELP),
+    cache_workers: int | None = typer.Option(None, "--cache-workers", help=CACHE_WORKERS_HELP),
+    old_config: Path | None = typer.Argument(None, hidden=True, metavar="EXPERIMENT", help=OLD),
+    old_workers: int | None = typer.Option(None, "--workers", hidden=True, help=OLD),
 ) -> None:
     """Run an experiment: data, teacher, students x KD recipes, collaboration, complexity, report."""
-    run_and_report(experiment, overrides, out, quick, workers)
+    with user_errors():
+        config = renamed(config, "--config", old_config, "the positional EXPERIMENT", required=True)
+        workers = renamed(cache_workers, "--cache-workers", old_workers, "--workers")
+    run_and_report(config, overrides, out, quick, workers, scenario)

@@ -1,4 +1,4 @@
-"""Named KD recipes: the reference's settings as composer recipes, plus dimension filling.
+"""KD recipes: a named recipe (`kdcs.distill.named_recipes`) with a run's term overrides, plus dimension filling.
 
 A recipe is a mapping {term_name: {"weight": w, "loss": registry key, **params}} for
 `kdcs.distill.composer.build_composer`. Named recipes carry PAPER.md's settings; a run config
@@ -18,46 +18,7 @@ from torch import nn
 
 from kdcs.config import ConfigError
 from kdcs.distill.batch_context import inputs_for, model_history
-
-FOCAL = "focal"
-
-NAMED_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
-    # no KD: the task loss alone (the "no KD" rows of the paper's table)
-    "none": {"task": {"loss": FOCAL, "weight": 1.0}},
-    # Hinton logit KD, T=4, alpha=0.7 (the paper's student setting)
-    "logit": {
-        "task": {"loss": FOCAL, "weight": 0.3},
-        "kd": {"loss": "logit_kd", "weight": 0.7, "temperature": 4.0},
-    },
-    # FitNets-style feature KD on the per-slot embedding, alpha=0.5, plus logit KD as in the reference's combined mode
-    "feature": {
-        "task": {"loss": FOCAL, "weight": 0.3},
-        "kd": {"loss": "logit_kd", "weight": 0.35, "temperature": 4.0},
-        "feature": {"loss": "feature_kd", "weight": 0.35},
-    },
-    # the reference's relational KD: random partners, distance 1, angle 2, scale 10, alpha=0.5
-    "rkd": {
-        "task": {"loss": FOCAL, "weight": 0.5},
-        "rkd": {
-            "loss": "rkd_cosine",
-            "weight": 0.5,
-            "distance_weight": 1.0,
-            "angle_weight": 2.0,
-            "scale": 10.0,
-        },
-    },
-    # Park et al.'s RKD (all pairs / triplets, Huber), alpha=0.5
-    "rkd-park": {"task": {"loss": FOCAL, "weight": 0.5}, "rkd": {"loss": "rkd", "weight": 0.5}},
-    # multi-modal teacher -> single-sensor student: embedding alignment + logit KD
-    "cross-modal": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "cross_modal", "weight": 0.7}},
-    # born-again: a trained model teaches a fresh copy, T=3, alpha=0.5 (the paper's teacher setting)
-    "self-kd": {
-        "task": {"loss": FOCAL, "weight": 0.5},
-        "kd": {"loss": "self_kd", "weight": 0.5, "temperature": 3.0},
-    },
-    # several teachers' tempered predictions averaged (optionally confidence-weighted)
-    "multi-teacher": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "multi_teacher", "weight": 0.7}},
-}
+from kdcs.distill.named_recipes import NAMED_RECIPES
 
 # losses whose constructor needs model widths / lengths, and the feature each aligns
 _DIMENSIONED = {"feature_kd": "frame", "cross_modal": "final"}

@@ -65,7 +65,7 @@ def test_distill_and_evaluate(scenario: Path, teacher: Path, tmp_path: Path):
     result = runner.invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "logit_kd" in result.output and "test" in result.output
-    evaluated = runner.invoke(app, ["evaluate", str(out), "--json"], catch_exceptions=False)
+    evaluated = runner.invoke(app, ["evaluate", "--model", str(out), "--json"], catch_exceptions=False)
     assert evaluated.exit_code == 0, evaluated.output
     result_json = json.loads(evaluated.stdout)
     saved = json.loads((out / "metrics.json").read_text())
@@ -83,7 +83,7 @@ def test_unknown_key_and_missing_teacher_are_one_line_errors(scenario: Path, tmp
 
 
 def test_export_then_track_replays_the_scenario(scenario: Path, teacher: Path, tmp_path: Path):
-    exported = runner.invoke(app, ["export", str(teacher), "--out", str(tmp_path / "onnx"), "--json"])
+    exported = runner.invoke(app, ["export", "--model", str(teacher), "--out", str(tmp_path / "onnx"), "--json"])
     assert exported.exit_code == 0, exported.output
     summary = json.loads(exported.stdout)
     assert summary["architecture"] == "gps-beam-student" and (tmp_path / "onnx" / "model.onnx").is_file()
@@ -94,6 +94,7 @@ def test_export_then_track_replays_the_scenario(scenario: Path, teacher: Path, t
         app,
         [
             "track",
+            "--scenario",
             str(scenario),
             "--model",
             str(tmp_path / "onnx"),
@@ -109,17 +110,29 @@ def test_export_then_track_replays_the_scenario(scenario: Path, teacher: Path, t
 
 
 def test_export_on_random_inputs_when_asked(teacher: Path, tmp_path: Path):
-    args = ["export", str(teacher), "--out", str(tmp_path / "onnx"), "--parity-split", "none", "--json"]
+    args = ["export", "--model", str(teacher), "--out", str(tmp_path / "onnx"), "--parity-split", "none", "--json"]
     exported = runner.invoke(app, args)
     assert exported.exit_code == 0, exported.output
     assert json.loads(exported.stdout)["parity"]["inputs"] == "random inputs"
-    wrong = runner.invoke(app, [*args[:4], "--parity-split", "tset"])
+    wrong = runner.invoke(app, [*args[:5], "--parity-split", "tset"])
     assert wrong.exit_code == 2 and "--parity-split" in wrong.output
 
 
 def test_export_refuses_a_corrupt_checkpoint(tmp_path: Path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a checkpoint")
-    result = runner.invoke(app, ["export", str(bad), "--out", str(tmp_path / "o")])
+    result = runner.invoke(app, ["export", "--model", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "bad.safetensors" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_evaluate_overrides_are_rooted_as_train_s_and_old_spellings_still_work(teacher: Path):
+    new = runner.invoke(app, ["evaluate", "--model", str(teacher), *sets("data.skip_bad_rows=false"), "--json"])
+    old = runner.invoke(app, ["evaluate", str(teacher), *sets("skip_bad_rows=false"), "--json"])
+    model_key = runner.invoke(app, ["evaluate", "--model", str(teacher), *sets("model.hidden=8")])
+
+    assert new.exit_code == 0 and old.exit_code == 0, new.output + old.output
+    assert json.loads(old.stdout)["metrics"] == json.loads(new.stdout)["metrics"]
+    assert "use --model" in old.stderr and "use --set data.skip_bad_rows=..." in old.stderr
+    assert "deprecated" not in new.stderr
+    assert model_key.exit_code == 2 and "unknown config key 'model'" in model_key.stderr

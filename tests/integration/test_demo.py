@@ -17,7 +17,7 @@ TEACHER_ONLY = ["--set", "students=[]", "--set", "collab=[]", "--set", "self_kd=
 
 
 def test_quick_demo_runs_then_reuses_its_data(tmp_path: Path):
-    args = ["demo", "--quick", "--out", str(tmp_path / "demo"), "--workers", "1", *TEACHER_ONLY]
+    args = ["demo", "--quick", "--out", str(tmp_path / "demo"), "--cache-workers", "1", *TEACHER_ONLY]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "synthesize: wrote" in first.output and "prepare: ap1 built" in first.output

@@ -32,7 +32,7 @@ def in_unit_interval(value: float) -> bool:
 def test_quick_demo_writes_a_full_report_then_reuses_every_stage(tmp_path: Path):
     out = tmp_path / "demo"
 
-    first = runner.invoke(app, ["demo", "--quick", "--out", str(out), "--workers", "1"])
+    first = runner.invoke(app, ["demo", "--quick", "--out", str(out), "--cache-workers", "1"])
 
     assert first.exit_code == 0, first.output
     assert "synthesize: wrote" in first.output and "done     teacher" in first.output
@@ -62,7 +62,7 @@ def test_quick_demo_writes_a_full_report_then_reuses_every_stage(tmp_path: Path)
     assert "## Findings" in report and "plots/scene.png" in report
     records = {p.name: p.stat().st_mtime_ns for p in (out / "stages").glob("*.json")}
 
-    second = runner.invoke(app, ["demo", "--quick", "--out", str(out), "--workers", "1"])
+    second = runner.invoke(app, ["demo", "--quick", "--out", str(out), "--cache-workers", "1"])
 
     assert second.exit_code == 0, second.output
     assert "reused the scenario" in second.output and "started" not in second.output
@@ -74,7 +74,7 @@ def test_run_names_a_bad_key_and_writes_nothing(tmp_path: Path):
     config = tmp_path / "exp.yaml"
     config.write_text("name: broken\nteacher: {train: {epoks: 3}}\n")
 
-    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "run")])
+    result = runner.invoke(app, ["run", "--config", str(config), "--out", str(tmp_path / "run")])
 
     assert result.exit_code == 2
     assert "teacher.train.epoks" in result.output
@@ -91,7 +91,7 @@ def test_a_failing_stage_is_named_and_a_fixed_rerun_resumes(tmp_path: Path):
         "--quick",
         "--out",
         str(out),
-        "--workers",
+        "--cache-workers",
         "1",
         "--set",
         "collab=[]",

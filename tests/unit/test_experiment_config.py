@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kdcs.config import ConfigError, to_dict
-from kdcs.distill.recipes import NAMED_RECIPES
+from kdcs.config import ConfigError
+from kdcs.distill.named_recipes import NAMED_RECIPES
 from kdcs.experiments.study.config import ExperimentConfig, load_experiment
 from kdcs.experiments.study.experiment import resolve_study, teacher_output_runs
 
@@ -18,8 +18,14 @@ def test_demo_yaml_is_the_typed_defaults():
     assert load_experiment(EXPERIMENTS / "demo.yaml") == ExperimentConfig()
 
 
-def test_quick_yaml_equals_the_built_in_quick_overrides():
-    assert to_dict(load_experiment(EXPERIMENTS / "demo-quick.yaml")) == to_dict(load_experiment(quick=True))
+def test_quick_runs_the_tiny_study_and_yaml_and_set_still_apply_over_it(tmp_path):
+    config = load_experiment(EXPERIMENTS / "demo.yaml", ["max_epochs=1"], quick=True)
+
+    _, runs, collabs = resolve_study(config, tmp_path / "quick")
+    assert config.name == "demo" and config.scenario.tiny  # demo.yaml names it after --quick applied
+    assert all(run.config.train.epochs == 1 for run in runs)
+    assert all(run.config.data.history == 4 and run.config.model.horizon == 1 for run in runs)
+    assert all(c.config.rounds == 1 and [n.name for n in c.config.nodes] == ["node1", "node2"] for c in collabs)
 
 
 def test_demo_resolves_to_the_papers_rows_per_edge_node_type(tmp_path):

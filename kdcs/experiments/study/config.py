@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from kdcs.collab.config import CollabConfig
-from kdcs.config import ConfigError, load_config
+from kdcs.config import ConfigError, load_config, merge
 from kdcs.distill.run_config import RunConfig
 from kdcs.experiments.study import demo_defaults
+from kdcs.experiments.study.quick import QUICK
 
 
 @dataclass(frozen=True)
@@ -117,39 +118,11 @@ class ExperimentConfig:
     evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
 
 
-# `kdcs demo --quick`: the same study on the tiny scenario, shorter windows, two epochs per run
-# (configs/experiments/demo-quick.yaml holds the same overrides; a test keeps the two equal).
-QUICK_OVERRIDES = (
-    "name=demo-quick",
-    "scenario.tiny=true",
-    "workers=1",
-    "train_stride=1",
-    "max_epochs=2",
-    "common.data.history=4",
-    "common.data.horizon=1",
-    "common.data.split=[0.34,0.33,0.33]",
-    "common.model.history=4",
-    "common.model.horizon=1",
-    "common.train.batch_size=4",
-    "collab_common.data.history=4",
-    "collab_common.data.horizon=1",
-    "collab_common.data.split=[0.34,0.33,0.33]",
-    "collab_common.student.history=4",
-    "collab_common.student.horizon=1",
-    "collab_common.central.model.history=4",
-    "collab_common.central.model.horizon=1",
-    "collab_common.proxy_windows=32",
-    "collab_common.nodes=[{name: node1, ap: ap1}, {name: node2, ap: ap1}]",
-    "evaluation.latency_repeats=5",
-    "evaluation.scene_slots=8",
-)
-
-
 def load_experiment(
     path: Path | None = None, overrides: list[str] | tuple[str, ...] = (), quick: bool = False
 ) -> ExperimentConfig:
-    """Defaults (the demo), then `QUICK_OVERRIDES` when quick, then a YAML file, then `key=value` overrides."""
-    base = load_config(ExperimentConfig(), overrides=list(QUICK_OVERRIDES)) if quick else ExperimentConfig()
+    """Defaults (the demo), then `QUICK` when quick, then a YAML file, then `key=value` overrides."""
+    base = merge(ExperimentConfig(), QUICK) if quick else ExperimentConfig()
     config = load_config(base, path, list(overrides))
     check_ranges(config)
     return config
