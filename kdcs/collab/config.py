@@ -118,7 +118,7 @@ class CollabConfig:
     kd_weight: weight w of the KD term toward received knowledge in a node's training loss
         (task + w * KD): on proxy windows at every step (fed-distill, mutual, ensemble-to-central's
         student), on the node's own windows (edge-kd, central-kd).
-    kd_temperature: T of those KD terms (logit_kd, dml, multi_teacher).
+    kd_temperature: T of those KD terms (logit-kd, dml, multi-teacher).
     distill_epochs: passes over the proxy windows each training epoch takes at least (a node with
         few windows of its own then still distils as much); 0 = received knowledge is not used.
     consensus: fed-distill's soft labels: the mean of the nodes' probabilities ("mean"), or weighted

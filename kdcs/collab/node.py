@@ -6,8 +6,8 @@ sample ids, the `index` of a time instant, which is the same at every AP of a mu
 
 A node's local training across rounds is one training run (`kdcs.collab.local_training`): each
 round resumes it with the optimiser state and learning-rate schedule it had. Received knowledge
-becomes a `CachedTeacher` looked up by window end row, so the composer and losses (logit_kd,
-multi_teacher, dml) are the usual ones. The proxy windows are the centre's (`kdcs.collab.proxy_set`):
+becomes a `CachedTeacher` looked up by window end row, so the composer and losses (logit-kd,
+multi-teacher, dml) are the usual ones. The proxy windows are the centre's (`kdcs.collab.proxy_set`):
 their inputs arrive once and live in `state`; a node never reads them from its own data.
 """
 
@@ -187,7 +187,7 @@ class CollabNode:
 
 
 class StackedPeers:
-    """Peer logits stored per window as [W, K, S, C]; yields [K, B, S, C] (what dml and multi_teacher read)."""
+    """Peer logits stored per window as [W, K, S, C]; yields [K, B, S, C] (what dml and multi-teacher read)."""
 
     def __init__(self, cached: CachedTeacher) -> None:
         self.cached = cached

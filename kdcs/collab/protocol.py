@@ -168,7 +168,7 @@ def kd_only_recipe(loss: str, temperature: float) -> dict[str, dict[str, Any]]:
 TASK_ONLY = {"task": {"loss": "focal", "weight": 1.0}}
 
 
-def task_plus_kd(config: CollabConfig, loss: str = "logit_kd") -> dict[str, dict[str, Any]]:
+def task_plus_kd(config: CollabConfig, loss: str = "logit-kd") -> dict[str, dict[str, Any]]:
     """task + kd_weight * KD(T = kd_temperature) on windows the received knowledge covers."""
     return {
         **TASK_ONLY,

@@ -21,7 +21,7 @@ class ProxyDistillation:
     """The auxiliary objective: weight * composer(context of one proxy batch).
 
     Parameters: batcher (the proxy windows; its order is not used), composer (KD-only terms, e.g.
-    logit_kd), weight, seed (the batch order), passes (an epoch takes at least this many passes over
+    logit-kd), weight, seed (the batch order), passes (an epoch takes at least this many passes over
     the proxy windows: `len()` is what the training batcher is stretched to), teacher / peers (the
     received knowledge, looked up by window end row).
     """

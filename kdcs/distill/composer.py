@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from kdcs.distill.losses import build_loss, loss_class
+from kdcs.distill.losses import build_loss, canonical_loss_key, loss_class
 
 RECIPE_RESERVED_KEYS = ("weight", "loss", "reads")
 
@@ -78,7 +78,7 @@ class LossComposer(nn.Module):
         return total, values
 
     def describe(self) -> str:
-        """The equation, e.g. "total = 0.3*focal(student_logits, target) + 0.7*logit_kd(student_logits, teacher_logits)".
+        """The equation, e.g. "total = 0.3*focal(student_logits, target) + 0.7*logit-kd(student_logits, teacher_logits)".
 
         A term whose name differs from its loss key shows the key in brackets: "0.5*task[ce](...)".
         """
@@ -96,7 +96,7 @@ def build_term(name: str, spec: Mapping[str, Any]) -> tuple[float, nn.Module]:
         raise TypeError(f"loss term '{name}' must be a mapping with 'weight' and 'loss', got {spec!r}")
     if "weight" not in spec:
         raise KeyError(f"loss term '{name}' has no 'weight'")
-    key = spec.get("loss", name)
+    key = canonical_loss_key(spec.get("loss", name))
     loss_class(key)  # an unknown key fails here, naming it
     params = {k: v for k, v in spec.items() if k not in RECIPE_RESERVED_KEYS}
     try:
@@ -119,7 +119,7 @@ def build_composer(recipe: Mapping[str, Mapping[str, Any]]) -> LossComposer:
 
 def alpha_recipe(
     task: str = "focal",
-    kd: str = "logit_kd",
+    kd: str = "logit-kd",
     alpha: float | None = None,
     task_params: Mapping[str, Any] | None = None,
     kd_params: Mapping[str, Any] | None = None,

@@ -16,19 +16,19 @@ NAMED_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     # Hinton logit KD, T=4, alpha=0.7 (the paper's student setting)
     "logit": {
         "task": {"loss": FOCAL, "weight": 0.3},
-        "kd": {"loss": "logit_kd", "weight": 0.7, "temperature": 4.0},
+        "kd": {"loss": "logit-kd", "weight": 0.7, "temperature": 4.0},
     },
     # FitNets-style feature KD on the per-slot embedding, alpha=0.5, plus logit KD as in the reference's combined mode
     "feature": {
         "task": {"loss": FOCAL, "weight": 0.3},
-        "kd": {"loss": "logit_kd", "weight": 0.35, "temperature": 4.0},
-        "feature": {"loss": "feature_kd", "weight": 0.35},
+        "kd": {"loss": "logit-kd", "weight": 0.35, "temperature": 4.0},
+        "feature": {"loss": "feature-kd", "weight": 0.35},
     },
     # the reference's relational KD: random partners, distance 1, angle 2, scale 10, alpha=0.5
     "rkd": {
         "task": {"loss": FOCAL, "weight": 0.5},
         "rkd": {
-            "loss": "rkd_cosine",
+            "loss": "rkd-cosine",
             "weight": 0.5,
             "distance_weight": 1.0,
             "angle_weight": 2.0,
@@ -38,12 +38,12 @@ NAMED_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     # Park et al.'s RKD (all pairs / triplets, Huber), alpha=0.5
     "rkd-park": {"task": {"loss": FOCAL, "weight": 0.5}, "rkd": {"loss": "rkd", "weight": 0.5}},
     # multi-modal teacher -> single-sensor student: embedding alignment + logit KD
-    "cross-modal": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "cross_modal", "weight": 0.7}},
+    "cross-modal": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "cross-modal", "weight": 0.7}},
     # born-again: a trained model teaches a fresh copy, T=3, alpha=0.5 (the paper's teacher setting)
     "self-kd": {
         "task": {"loss": FOCAL, "weight": 0.5},
-        "kd": {"loss": "self_kd", "weight": 0.5, "temperature": 3.0},
+        "kd": {"loss": "self-kd", "weight": 0.5, "temperature": 3.0},
     },
     # several teachers' tempered predictions averaged (optionally confidence-weighted)
-    "multi-teacher": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "multi_teacher", "weight": 0.7}},
+    "multi-teacher": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "multi-teacher", "weight": 0.7}},
 }

@@ -2,7 +2,7 @@
 
 A recipe is a mapping {term_name: {"weight": w, "loss": registry key, **params}} for
 `kdcs.distill.composer.build_composer`. Named recipes carry PAPER.md's settings; a run config
-may add or override terms key by key. Losses with learned adapters (feature_kd, cross_modal)
+may add or override terms key by key. Losses with learned adapters (feature-kd, cross-modal)
 need the student's and teacher's widths and lengths: `resolve_recipe` reads them from one
 forward pass of each model, so a recipe never hard-codes model sizes.
 """
@@ -18,10 +18,11 @@ from torch import nn
 
 from kdcs.config import ConfigError
 from kdcs.distill.batch_context import inputs_for, model_history
+from kdcs.distill.losses import OLD_LOSS_KEYS, canonical_loss_key
 from kdcs.distill.named_recipes import NAMED_RECIPES
 
 # losses whose constructor needs model widths / lengths, and the feature each aligns
-_DIMENSIONED = {"feature_kd": "frame", "cross_modal": "final"}
+_DIMENSIONED = {"feature-kd": "frame", "cross-modal": "final"}
 
 
 def merge_recipe(
@@ -38,6 +39,9 @@ def merge_recipe(
             recipe.pop(term, None)
         else:
             recipe[term] = {**recipe.get(term, {}), **spec}
+    for term, spec in recipe.items():  # an old loss key is said once, here, then read in its new spelling
+        if isinstance(spec, Mapping) and canonical_loss_key(key := spec.get("loss", term)) != key:
+            recipe[term] = {**spec, "loss": OLD_LOSS_KEYS[key]}
     return recipe
 
 

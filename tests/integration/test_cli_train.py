@@ -64,7 +64,7 @@ def test_distill_and_evaluate(scenario: Path, teacher: Path, tmp_path: Path):
     args += sets(*FAST, f"data.cache_root={teacher.parent / 'cache'}", "model.architecture=gps-beam-student")
     result = runner.invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "logit_kd" in result.output and "test" in result.output
+    assert "logit-kd" in result.output and "test" in result.output
     evaluated = runner.invoke(app, ["evaluate", "--model", str(out), "--json"], catch_exceptions=False)
     assert evaluated.exit_code == 0, evaluated.output
     result_json = json.loads(evaluated.stdout)

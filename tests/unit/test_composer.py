@@ -19,7 +19,7 @@ def _context(seed: int = 0) -> dict:
 
 
 def test_total_is_the_weighted_sum_of_the_terms():
-    composer = LossComposer({"focal": (0.3, FocalLoss()), "logit_kd": (0.7, LogitKDLoss())})
+    composer = LossComposer({"focal": (0.3, FocalLoss()), "logit-kd": (0.7, LogitKDLoss())})
     context = _context()
 
     total, values = composer(context)
@@ -27,7 +27,7 @@ def test_total_is_the_weighted_sum_of_the_terms():
     focal = FocalLoss()(context["student_logits"], context["target"])
     kd = LogitKDLoss()(context["student_logits"], context["teacher_logits"])
     assert values["focal"].item() == pytest.approx(focal.item())
-    assert values["logit_kd"].item() == pytest.approx(kd.item())
+    assert values["logit-kd"].item() == pytest.approx(kd.item())
     assert total.item() == pytest.approx(0.3 * focal.item() + 0.7 * kd.item())
 
 
@@ -40,10 +40,10 @@ def test_total_backpropagates_and_logged_values_are_detached():
 
 
 def test_describe_prints_the_equation():
-    composer = build_composer(alpha_recipe("focal", "logit_kd", alpha=0.7))
+    composer = build_composer(alpha_recipe("focal", "logit-kd", alpha=0.7))
 
     assert composer.describe() == (
-        "total = 0.3*focal(student_logits, target) + 0.7*logit_kd(student_logits, teacher_logits)"
+        "total = 0.3*focal(student_logits, target) + 0.7*logit-kd(student_logits, teacher_logits)"
     )
 
 
@@ -54,7 +54,7 @@ def test_describe_shows_the_loss_key_when_the_term_is_renamed():
 
 
 def test_dotted_keys_reach_nested_feature_dicts():
-    composer = build_composer({"rkd": {"weight": 1.0}})
+    composer = build_composer({"rkd": {"weight": 1.0, "loss": "rkd-park"}})
 
     total, values = composer(_context())
 
@@ -66,7 +66,7 @@ def test_reads_can_be_re_pointed_from_the_recipe():
     context = _context()
     context["ensemble_logits"] = torch.stack([context["teacher_logits"]] * 2)
     composer = build_composer(
-        {"ens": {"weight": 1.0, "loss": "multi_teacher", "reads": ["student_logits", "ensemble_logits"]}}
+        {"ens": {"weight": 1.0, "loss": "multi-teacher", "reads": ["student_logits", "ensemble_logits"]}}
     )
 
     _, values = composer(context)
@@ -80,7 +80,7 @@ def test_recipe_parameters_reach_the_loss_and_adapters_become_parameters():
         {
             "feat": {
                 "weight": 2.0,
-                "loss": "feature_kd",
+                "loss": "feature-kd",
                 "student_dim": 16,
                 "teacher_dim": 32,
                 "reads": ["student_features.final", "teacher_features.final"],
@@ -93,11 +93,11 @@ def test_recipe_parameters_reach_the_loss_and_adapters_become_parameters():
 
 
 def test_self_kd_recipe_uses_the_paper_settings():
-    recipe = alpha_recipe("focal", "self_kd")
+    recipe = alpha_recipe("focal", "self-kd")
     composer = build_composer(recipe)
 
-    assert composer.weights == {"focal": 0.5, "self_kd": 0.5}
-    assert composer.terms["self_kd"].temperature == 3.0
+    assert composer.weights == {"focal": 0.5, "self-kd": 0.5}
+    assert composer.terms["self-kd"].temperature == 3.0
 
 
 def test_unknown_loss_key_is_named():
@@ -107,16 +107,16 @@ def test_unknown_loss_key_is_named():
 
 def test_unknown_parameter_is_named_with_its_term():
     with pytest.raises(TypeError, match="term 'kd'.*'temp'"):
-        build_composer({"kd": {"weight": 1.0, "loss": "logit_kd", "temp": 4.0}})
+        build_composer({"kd": {"weight": 1.0, "loss": "logit-kd", "temp": 4.0}})
 
 
 def test_missing_weight_is_named():
     with pytest.raises(KeyError, match="'kd' has no 'weight'"):
-        build_composer({"kd": {"loss": "logit_kd"}})
+        build_composer({"kd": {"loss": "logit-kd"}})
 
 
 def test_missing_context_key_is_named():
-    composer = build_composer({"logit_kd": {"weight": 1.0}})
+    composer = build_composer({"logit-kd": {"weight": 1.0}})
 
     with pytest.raises(KeyError, match="'teacher_logits'"):
         composer({"student_logits": torch.zeros(1, 1, 4)})
@@ -125,7 +125,7 @@ def test_missing_context_key_is_named():
 def test_set_weight_changes_the_total():
     composer = build_composer(alpha_recipe(alpha=0.7))
     context = _context()
-    composer.set_weight("logit_kd", 0.0)
+    composer.set_weight("logit-kd", 0.0)
 
     total, values = composer(context)
 

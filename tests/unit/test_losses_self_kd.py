@@ -12,7 +12,7 @@ def test_paper_defaults_t3_alpha_half():
 
     assert loss.temperature == 3.0
     assert SelfKDLoss.default_alpha == 0.5
-    assert SelfKDLoss.key == "self_kd"
+    assert SelfKDLoss.key == "self-kd"
 
 
 def test_equals_logit_kd_at_the_same_temperature():

@@ -94,13 +94,13 @@ def test_kd_training_with_a_cached_teacher_never_runs_the_teacher(tmp_path):
     teacher = tiny_model(history=8, seed=1)
     cache = CachedTeacher.build(teacher, [train, val])
     calls = _count_forwards(teacher)
-    composer = build_composer(alpha_recipe("focal", "logit_kd"))
+    composer = build_composer(alpha_recipe("focal", "logit-kd"))
 
     result = Trainer(
         tiny_model(history=3), composer, train, val, quick_config(epochs=1), tmp_path, cache
     ).fit()
 
-    assert calls[0] == 0 and result.history[0]["train_logit_kd"] > 0
+    assert calls[0] == 0 and result.history[0]["train_logit-kd"] > 0
 
 
 def test_stacked_teachers_give_one_logit_tensor_per_teacher():

@@ -109,9 +109,9 @@ def test_a_second_run_in_the_same_folder_is_refused_without_resume(tmp_path):
 
 def test_a_kd_term_without_a_teacher_fails_before_anything_is_written(tmp_path):
     train, val, _ = make_batchers()
-    composer = build_composer(alpha_recipe("focal", "logit_kd"))
+    composer = build_composer(alpha_recipe("focal", "logit-kd"))
 
-    with pytest.raises(ValueError, match="'logit_kd' reads 'teacher_logits'"):
+    with pytest.raises(ValueError, match="'logit-kd' reads 'teacher_logits'"):
         Trainer(tiny_model(), composer, train, val, quick_config(), tmp_path / "run")
     assert not (tmp_path / "run").exists()
 

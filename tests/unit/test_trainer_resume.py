@@ -25,8 +25,8 @@ from tests.fixtures.training import (
 # so its weights and optimiser state must survive the kill too.
 KD_RECIPE = {
     "focal": {"weight": 0.4},
-    "logit_kd": {"weight": 0.5},
-    "feature_kd": {
+    "logit-kd": {"weight": 0.5},
+    "feature-kd": {
         "weight": 0.1,
         "student_dim": 16,
         "teacher_dim": 24,

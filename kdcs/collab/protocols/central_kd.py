@@ -2,7 +2,7 @@
 distils each node's student on the node's modalities there, and ships the student weights down.
 
 The centre distils on its own AP's data (it must carry every modality a student reads; a clear
-error otherwise): each student is one training run at the centre (task + kd_weight * logit_kd
+error otherwise): each student is one training run at the centre (task + kd_weight * logit-kd
 toward the frozen teacher), continued by `local_epochs` every round; the new weights go down.
 Nodes load them, score them on their own validation windows and deploy, after the final
 broadcast, the received model that scored best there. Nodes send no data up.

@@ -4,7 +4,7 @@ distil locally, and raw data never leaves a node.
 Round 0 (handshake): each node uploads the sample ids of its train and val windows. Round 1: the
 centre runs its full-sensor teacher on its own view of those instants and sends the soft labels
 (logits, in the run's encoding); the node keeps them and trains its run's segment on
-task + kd_weight * logit_kd(T = kd_temperature) toward them. Later rounds and the final broadcast
+task + kd_weight * logit-kd(T = kd_temperature) toward them. Later rounds and the final broadcast
 send no labels again (the teacher is frozen): nodes go on distilling what they hold. A node that
 missed round 1 gets its labels in the first round it is back.
 """

@@ -3,7 +3,7 @@
 Each round the nodes train a segment on their own windows and upload logits on the centre's proxy
 windows (seen through their own sensors); the centre's student trains a segment of its own one run
 on the centre's reserved windows (task loss on its own labels) plus, at every step, the
-multi_teacher KD term (T = kd_temperature, weight kd_weight) toward the K node predictions on the
+multi-teacher KD term (T = kd_temperature, weight kd_weight) toward the K node predictions on the
 proxy windows. Nodes receive nothing but the proxy windows' inputs, once. The central student
 deploys the epoch it selected on the centre's validation windows.
 """
@@ -52,7 +52,7 @@ class EnsembleToCentralProtocol(ProxyExchangeProtocol):
         student, windows = self.student, self.services.proxy_windows()
         batcher = student.batcher(windows, student.train_config.batch_size)
         logits = CachedTeacher(_tensor(stacked), {}, windows.end_rows)
-        recipe = kd_only_recipe("multi_teacher", self.config.kd_temperature)
+        recipe = kd_only_recipe("multi-teacher", self.config.kd_temperature)
         return ProxyDistillation(
             batcher,
             build_composer(recipe),

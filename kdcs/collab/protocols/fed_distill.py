@@ -4,7 +4,7 @@ Each round every node uploads its logits on the centre's proxy windows; the cent
 nodes' probabilities into ensemble soft labels (log of the mean softmax over this round's accepted
 replies: a missing or rejected node adds nothing) and sends them back; each node trains its next
 segment on its own windows with a KD term toward them on the proxy windows at every step
-(logit_kd, T = kd_temperature, weight kd_weight). The final consensus goes out with the final
+(logit-kd, T = kd_temperature, weight kd_weight). The final consensus goes out with the final
 broadcast and is distilled in the nodes' last segment.
 
 Students may differ: only [P, S, C] logits travel, so its uplink per round is P x S x C values
@@ -43,7 +43,7 @@ class FedDistillProtocol(ProxyExchangeProtocol):
         return self.consensus
 
     def distillation(self, node: CollabNode, knowledge: np.ndarray, passes: int) -> ProxyDistillation:
-        recipe = kd_only_recipe("logit_kd", self.config.kd_temperature)
+        recipe = kd_only_recipe("logit-kd", self.config.kd_temperature)
         teacher = node.proxy_outputs(knowledge)
         return proxy_distillation(node, recipe, self.config.kd_weight, passes, teacher=teacher)
 

@@ -1,7 +1,10 @@
 """The KD loss zoo: one small file per loss, each a `LossTerm` that takes tensors and returns a scalar.
 
-Registry key == file name == config value == test name: `"rkd"` -> `losses/rkd.py` ->
-`tests/unit/test_losses_rkd.py`. Combine terms with `kdcs.distill.composer.LossComposer`.
+Registry key == config value == file name == test name, the key in kebab-case like every other kdcs
+key and the file name its snake-case spelling: `"rkd-park"` -> `losses/rkd_park.py` ->
+`tests/unit/test_losses_rkd_park.py`. Combine terms with `kdcs.distill.composer.LossComposer`.
+The snake_case keys of the previous release (`logit_kd`, `rkd` for Park's RKD, ...) still work, with a
+deprecation message (`OLD_LOSS_KEYS`).
 
 Shapes: logits are [B, S, C] (S = J + 1 slots: the current slot t and J future slots; C = 64 beams);
 features are named tensors such as "frame" [B, L, D], "temporal" [B, L, H], "final" [B, H].
@@ -16,8 +19,8 @@ scripts; this zoo does it once, in `_base.mean_over_batch_and_slots`):
 3. Temperature-softened KL terms carry T^2 (Hinton et al.), so their gradients keep the scale
    of the hard-label loss whatever T is.
 
-Feature losses treat sequence steps like slots (mean over B and L). Relation losses (`rkd`,
-`rkd_cosine`) have no per-sample item: their items are pairs and triplets, and they average over those.
+Feature losses treat sequence steps like slots (mean over B and L). Relation losses (`rkd-park`,
+`rkd-cosine`) have no per-sample item: their items are pairs and triplets, and they average over those.
 Every loss detaches its teacher (and peer) tensors: no gradient reaches a teacher.
 """
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from kdcs.deprecation import deprecated
 from kdcs.distill.losses._base import LossTerm, mean_over_batch_and_slots
 from kdcs.distill.losses.ce import CrossEntropyLoss, power_to_soft_labels
 from kdcs.distill.losses.cross_modal import CrossModalKDLoss
@@ -34,8 +38,8 @@ from kdcs.distill.losses.feature_kd import FeatureKDLoss, TimeMap, WidthProjecti
 from kdcs.distill.losses.focal import FocalLoss
 from kdcs.distill.losses.logit_kd import LogitKDLoss
 from kdcs.distill.losses.multi_teacher import MultiTeacherKDLoss
-from kdcs.distill.losses.rkd import RelationalKDLoss
 from kdcs.distill.losses.rkd_cosine import RelationalCosineKDLoss
+from kdcs.distill.losses.rkd_park import RelationalKDLoss
 from kdcs.distill.losses.self_kd import SelfKDLoss
 
 LOSS_REGISTRY: dict[str, type[LossTerm]] = {
@@ -55,10 +59,30 @@ LOSS_REGISTRY: dict[str, type[LossTerm]] = {
 }
 
 
+# the previous release's keys; "rkd" was Park's RKD, which the recipe named "rkd" never used
+OLD_LOSS_KEYS = {
+    "logit_kd": "logit-kd",
+    "feature_kd": "feature-kd",
+    "rkd": "rkd-park",
+    "rkd_cosine": "rkd-cosine",
+    "cross_modal": "cross-modal",
+    "multi_teacher": "multi-teacher",
+    "self_kd": "self-kd",
+}
+
+
+def canonical_loss_key(key: str) -> str:
+    """`key`, or the key an old spelling stands for (with a deprecation message)."""
+    if key in OLD_LOSS_KEYS and key not in LOSS_REGISTRY:
+        deprecated(f"loss key {key!r}", repr(OLD_LOSS_KEYS[key]))
+        return OLD_LOSS_KEYS[key]
+    return key
+
+
 def loss_class(key: str) -> type[LossTerm]:
     """The loss class registered under `key`; a clear error naming the key otherwise."""
     try:
-        return LOSS_REGISTRY[key]
+        return LOSS_REGISTRY[canonical_loss_key(key)]
     except KeyError:
         raise KeyError(f"unknown loss '{key}'; known losses: {', '.join(sorted(LOSS_REGISTRY))}") from None
 
@@ -71,6 +95,7 @@ def loss_parameters(key: str) -> tuple[str, ...]:
 
 def build_loss(key: str, **params: Any) -> LossTerm:
     """Construct loss `key` from config values; unknown or missing parameters are errors naming them."""
+    key = canonical_loss_key(key)
     known = loss_parameters(key)
     unknown = sorted(set(params) - set(known))
     if unknown:
@@ -104,6 +129,7 @@ __all__ = [
     "TimeMap",
     "WidthProjection",
     "build_loss",
+    "canonical_loss_key",
     "loss_class",
     "loss_parameters",
     "mean_over_batch_and_slots",

@@ -17,7 +17,8 @@ class LossTerm(nn.Module):
     """Base of every loss in the zoo: tensors in, one scalar out.
 
     Class attributes a subclass sets:
-    - `key`: the registry key, equal to the file name (`"rkd"` -> `losses/rkd.py`).
+    - `key`: the registry key, kebab-case; the file is its snake-case spelling (`"rkd-park"` ->
+      `losses/rkd_park.py`).
     - `reads`: the context keys its `forward` arguments come from, in order. The composer looks
       them up; `read_from(...)` points a term at other keys (e.g. "student_features.temporal").
     - `default_alpha`: the reference's KD share for this loss, used by `alpha_recipe` when the

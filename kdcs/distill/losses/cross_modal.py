@@ -25,7 +25,7 @@ class CrossModalKDLoss(LossTerm):
     e_s, e_t: the student's and teacher's fused embeddings (the "final" feature, [B, D]); P: a learned
     width projection (KD-only); n(x) = x / ||x||; the KL runs over the slots both models predict.
 
-    How it differs from `feature_kd`: feature KD matches features step by step and assumes both
+    How it differs from `feature-kd`: feature KD matches features step by step and assumes both
     models read the same sensor, so frame t of the student's CNN can mimic frame t of the
     teacher's. Here the student reads a different (fewer) sensor(s): it cannot reproduce
     camera-specific features, only what they imply about the scene. So only the summary embedding
@@ -37,7 +37,7 @@ class CrossModalKDLoss(LossTerm):
     teacher_embedding [B, D_t]. Output: scalar.
     """
 
-    key = "cross_modal"
+    key = "cross-modal"
     reads = ("student_logits", "teacher_logits", "student_features.final", "teacher_features.final")
     default_alpha = 0.7
 

@@ -25,7 +25,7 @@ class DeepMutualLearningLoss(LossTerm):
 
     over its K peers, whose logits are detached: each peer's own loss pulls only its own model, and
     the peers trade places on their turn. For two peers the two losses add up to the symmetric
-    (Jeffreys) divergence. Unlike `multi_teacher`, which matches the blend of the peers, this averages
+    (Jeffreys) divergence. Unlike `multi-teacher`, which matches the blend of the peers, this averages
     the divergences to each peer (the paper's rule for K > 2). No pretrained teacher is needed: peer
     APs with overlapping coverage teach each other online. The paper uses T = 1.
 

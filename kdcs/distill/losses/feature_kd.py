@@ -90,7 +90,7 @@ class FeatureKDLoss(LossTerm):
     Input: student [B, L_s, D_s] or [B, D_s]; teacher [B, L_t, D_t] or [B, D_t]. Output: scalar.
     """
 
-    key = "feature_kd"
+    key = "feature-kd"
     reads = ("student_features.frame", "teacher_features.frame")
 
     def __init__(

@@ -30,7 +30,7 @@ class LogitKDLoss(LossTerm):
     Input: student_logits [B, S, C]; teacher_logits [B, S, C]. Output: scalar.
     """
 
-    key = "logit_kd"
+    key = "logit-kd"
     reads = ("student_logits", "teacher_logits")
     default_alpha = 0.7
 

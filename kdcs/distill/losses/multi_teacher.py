@@ -42,14 +42,14 @@ class MultiTeacherKDLoss(LossTerm):
     `confidence_weighting`, each sample and slot re-weights them by the teacher's confidence,
     a_k[b, s] = softmax_k( log w_k - H(softmax(z_k[b, s])) ): a teacher sure of its beam (low entropy
     of its untempered prediction) counts more where it is sure. For APs with different views, this
-    lets the AP that sees the vehicle speak for it. One teacher gives exactly `logit_kd`.
+    lets the AP that sees the vehicle speak for it. One teacher gives exactly `logit-kd`.
 
     Reduced by `mean_over_batch_and_slots`. Teacher logits are detached.
 
     Input: student_logits [B, S, C]; teacher_logits [K, B, S, C] (or one teacher [B, S, C]). Output: scalar.
     """
 
-    key = "multi_teacher"
+    key = "multi-teacher"
     reads = ("student_logits", "teacher_logits")
     default_alpha = 0.7
 

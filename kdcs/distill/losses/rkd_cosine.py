@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from kdcs.distill.losses._base import LossTerm
-from kdcs.distill.losses.rkd import DISTANCE_FLOOR, flatten_embeddings
+from kdcs.distill.losses.rkd_park import DISTANCE_FLOOR, flatten_embeddings
 
 
 def sample_partners(batch: int, partners_per_anchor: int | None, generator: torch.Generator) -> Tensor:
@@ -41,7 +41,7 @@ class RelationalCosineKDLoss(LossTerm):
 
     d_ij = ||e_i - e_j|| / (mean of d over the sampled pairs); c_ij = cos(e_i, e_j), so the second term
     matches the two pairwise cosine-similarity matrices on the sampled entries (the reference writes it
-    as 1 - c, which gives the same difference). Unlike Park et al.'s `rkd` there are no triplet angles
+    as 1 - c, which gives the same difference). Unlike Park et al.'s `rkd-park` there are no triplet angles
     and no Huber; with `partners_per_anchor=None` every off-diagonal pair is used and the sampling noise
     goes away. Embeddings [B, L, D] are flattened per sample, as in the reference. Reference settings
     (PAPER.md section 4): 4 partners per anchor, w_D = 1, w_A = 2, scale 10, alpha = 0.5.
@@ -51,7 +51,7 @@ class RelationalCosineKDLoss(LossTerm):
     Input: student [B, ...]; teacher [B, ...] (widths may differ). Output: scalar.
     """
 
-    key = "rkd_cosine"
+    key = "rkd-cosine"
     reads = ("student_features.final", "teacher_features.final")
     default_alpha = 0.5
 

@@ -10,7 +10,7 @@ from kdcs.distill.losses.logit_kd import LogitKDLoss
 class SelfKDLoss(LogitKDLoss):
     """Born-again KD (Furlanello et al., "Born-Again Neural Networks", ICML 2018).
 
-    The same equation as `logit_kd`,
+    The same equation as `logit-kd`,
 
         l[b, s] = T^2 * KL( softmax(z_frozen[b, s] / T) || softmax(z_fresh[b, s] / T) ),
 
@@ -21,7 +21,7 @@ class SelfKDLoss(LogitKDLoss):
     Input: student_logits [B, S, C] (fresh copy); teacher_logits [B, S, C] (frozen copy). Output: scalar.
     """
 
-    key = "self_kd"
+    key = "self-kd"
     reads = ("student_logits", "teacher_logits")
     default_alpha = 0.5
 

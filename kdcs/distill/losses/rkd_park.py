@@ -51,7 +51,7 @@ class RelationalKDLoss(LossTerm):
     Output: scalar.
     """
 
-    key = "rkd"
+    key = "rkd-park"
     reads = ("student_features.final", "teacher_features.final")
     default_alpha = 0.5
 

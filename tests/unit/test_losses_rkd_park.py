@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from kdcs.distill.losses.rkd import RelationalKDLoss, normalised_pairwise_distances, triplet_angles
+from kdcs.distill.losses.rkd_park import RelationalKDLoss, normalised_pairwise_distances, triplet_angles
 
 # three points on a line (0, 1, 3) against an equilateral triangle
 LINE = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]], dtype=torch.float64)
