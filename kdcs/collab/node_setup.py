@@ -30,7 +30,7 @@ from kdcs.data.partition import (
 from kdcs.data.prepared import PreparedData, prepare_data
 from kdcs.distill.run_config import window_mismatch
 from kdcs.distill.trained_model import load_trained_model
-from kdcs.models import ModelConfig, build_model, sized_for_cache
+from kdcs.models import ModelConfig, build_model, fit_to_data
 
 CENTRAL = "central"
 
@@ -64,7 +64,7 @@ def check_model_fits(model: nn.Module, data: PreparedData, who: str) -> None:
         raise ConfigError(
             f"node {who!r}: its AP has no {missing[0]!r} data (has {sorted(data.cache.modalities)})"
         )
-    cached = sized_for_cache(config, data.cache.config)
+    cached = fit_to_data(config, data)
     used = {"image_size": {"camera", "camera_motion"}, "radar_size": {"radar"}}
     for key, modalities in used.items():
         if modalities & set(model.modalities) and getattr(cached, key) != getattr(config, key):
@@ -76,7 +76,7 @@ def check_model_fits(model: nn.Module, data: PreparedData, who: str) -> None:
 def build_model_for(config: ModelConfig, data: PreparedData, seed: int, who: str):
     """A fresh model for `who`, checked against the data (L, J, modalities) with one clear error."""
     torch.manual_seed(seed)
-    model = build_model(sized_for_cache(config, data.cache.config))
+    model = build_model(fit_to_data(config, data))
     check_model_fits(model, data, who)
     return model
 

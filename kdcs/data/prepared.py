@@ -17,7 +17,14 @@ from kdcs.data.deepsense.reader import read_scenario_set
 from kdcs.data.partition import split_sequences, windows_in_sequences
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.data.table import SampleTable
-from kdcs.data.windows import WindowBatcher, WindowIndex, WindowSpec, build_windows
+from kdcs.data.windows import (
+    DEFAULT_HISTORY,
+    DEFAULT_HORIZON,
+    WindowBatcher,
+    WindowIndex,
+    WindowSpec,
+    build_windows,
+)
 
 SPLITS = ("train", "val", "test")
 
@@ -29,16 +36,17 @@ class DataConfig:
     scenario: a DeepSense scenario folder, or a multi-AP root (then `ap` picks the folder).
     ap: sub-folder name inside a multi-AP root (e.g. "ap1"); None for a plain scenario folder.
     cache_root: where caches live (default $KDCS_CACHE_DIR or ./data_cache).
-    history / horizon: the window's L and J. With teacher and student of different L, use the
-        larger one here: every model reads the last L of its own from each window.
+    history / horizon: the window's L and J, stated here only: a model's L and J follow them unless
+        it sets a shorter L of its own (a student seeing less than its teacher: every model reads
+        the last L of its own from each window).
     split: train/val/test fractions of sequences, in sequence order.
     """
 
     scenario: str = ""
     ap: str | None = None
     cache_root: str | None = None
-    history: int = 8
-    horizon: int = 3
+    history: int = DEFAULT_HISTORY
+    horizon: int = DEFAULT_HORIZON
     split: tuple[float, float, float] = (0.7, 0.1, 0.2)
     skip_bad_rows: bool = False
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)

@@ -19,6 +19,9 @@ import numpy as np
 
 from kdcs.data.table import sequence_runs
 
+# The default window, stated once: L observed slots, J future slots (DataConfig's; a model follows its data's).
+DEFAULT_HISTORY, DEFAULT_HORIZON = 8, 3
+
 # Array names a batch may carry as per-slot inputs, and the modality they come from.
 INPUT_ARRAYS = ("camera", "camera_motion", "radar", "gps", "power")
 
@@ -27,8 +30,8 @@ INPUT_ARRAYS = ("camera", "camera_motion", "radar", "gps", "power")
 class WindowSpec:
     """history = L observed slots (t-L+1..t); horizon = J future slots predicted beyond t."""
 
-    history: int = 8
-    horizon: int = 3
+    history: int = DEFAULT_HISTORY
+    horizon: int = DEFAULT_HORIZON
 
     def __post_init__(self) -> None:
         if self.history < 1 or self.horizon < 0:

@@ -118,21 +118,21 @@ def build_composer(recipe: Mapping[str, Mapping[str, Any]]) -> LossComposer:
 
 
 def alpha_recipe(
-    task: str = "focal",
-    kd: str = "logit-kd",
-    alpha: float | None = None,
+    task: str,
+    kd: str,
+    alpha: float,
     task_params: Mapping[str, Any] | None = None,
     kd_params: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The reference's total = (1 - alpha) * task + alpha * KD as a recipe for `build_composer`.
 
-    alpha defaults to the KD loss's reference share (`default_alpha`: logit_kd 0.7, self_kd 0.5, rkd 0.5, ...).
+    The reference's alphas are those of the named recipes (`kdcs.distill.named_recipes`: logit 0.7,
+    self-kd 0.5, rkd 0.5, ...), stated there only.
     """
     if task == kd:
         raise ValueError(f"task and KD terms must differ, both are '{task}'")
-    alpha = loss_class(kd).default_alpha if alpha is None else alpha
-    if alpha is None or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1] (loss '{kd}' has no reference alpha), got {alpha}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     return {
         task: {"weight": 1.0 - alpha, "loss": task, **(task_params or {})},
         kd: {"weight": alpha, "loss": kd, **(kd_params or {})},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,15 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     kd: KDConfig = field(default_factory=KDConfig)
+
+
+def with_model_window(config: RunConfig) -> RunConfig:
+    """The run with the model's L and J filled in from the data's where the model leaves them unset:
+    the window is stated once, in `data`, unless the model sees a shorter one."""
+    model = config.model
+    history = config.data.history if model.history is None else model.history
+    horizon = config.data.horizon if model.horizon is None else model.horizon
+    return dataclasses.replace(config, model=dataclasses.replace(model, history=history, horizon=horizon))
 
 
 def window_mismatch(

@@ -23,11 +23,11 @@ from kdcs.distill.batch_context import feature_keys_read
 from kdcs.distill.composer import build_composer
 from kdcs.distill.prediction import evaluate_split
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
-from kdcs.distill.run_config import RunConfig, window_mismatch
+from kdcs.distill.run_config import RunConfig, window_mismatch, with_model_window
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher, TeacherSource
 from kdcs.distill.trained_model import load_trained_model
 from kdcs.distill.trainer import Trainer
-from kdcs.models import build_model, sized_for_cache
+from kdcs.models import build_model, fit_to_data
 
 METRICS_JSON = "metrics.json"
 CONFIG_YAML = "config.yaml"
@@ -46,7 +46,7 @@ def _student(config: RunConfig, data: PreparedData) -> nn.Module:
     if mismatch:
         raise ConfigError(f"config key 'model.{mismatch[0]}' {mismatch[1]}")
     torch.manual_seed(config.train.seed)
-    return build_model(sized_for_cache(config.model, data.cache.config))
+    return build_model(fit_to_data(config.model, data))
 
 
 def _teacher(config: RunConfig, recipe: dict) -> nn.Module | None:
@@ -97,6 +97,7 @@ def run_training(
     teacher outputs, after checking it comes from the same teacher weights and covers every window.
     """
     run_dir = Path(run_dir)
+    config = with_model_window(config)  # config.yaml records the model's L and J
     data = data or prepare_data(config.data, workers=workers)
     recipe = merge_recipe(config.kd.recipe, config.kd.terms)
     teacher = _teacher(config, recipe)

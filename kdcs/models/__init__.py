@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kdcs.models.beam_tracking_model import BeamTrackingModel
-from kdcs.models.config import KNOWN_MODALITIES, ModelConfig, sized_for_cache
+from kdcs.models.config import KNOWN_MODALITIES, ModelConfig, fit_to_data
 from kdcs.models.output import ModelOutput
 from kdcs.models.zoo import ARCHITECTURES, build_model, count_parameters, resolve_config
 
@@ -15,6 +15,6 @@ __all__ = [
     "ModelOutput",
     "build_model",
     "count_parameters",
+    "fit_to_data",
     "resolve_config",
-    "sized_for_cache",
 ]

@@ -28,9 +28,11 @@ class ModelConfig:
     Attributes:
         architecture: a key of `kdcs.models.zoo.ARCHITECTURES` (e.g. "paper-teacher").
         modalities: inputs to read, from KNOWN_MODALITIES; None = the architecture's default.
-        history: L observed slots per window. The models do not depend on L (any L runs); it is
-            recorded so a checkpoint says what it was trained on.
-        horizon: J future slots predicted after the current one (logits cover J+1 slots).
+        history: L observed slots per window; None = the data's L (`fit_to_data`; DEFAULT_HISTORY
+            when built without data). The models do not depend on L (any L runs); it is recorded so
+            a checkpoint says what it was trained on. Set it only for a shorter window than the data's.
+        horizon: J future slots predicted after the current one (logits cover J+1 slots); None = the
+            data's J (DEFAULT_HORIZON when built without data).
         num_beams: codebook size (classes); the beam-history pad token is `num_beams`.
         image_size: (H, W) of camera / camera_motion frames.
         radar_size: (R, A) range x angle bins of radar maps.
@@ -61,8 +63,8 @@ class ModelConfig:
 
     architecture: str = "paper-teacher"
     modalities: tuple[str, ...] | None = None
-    history: int = 8
-    horizon: int = 3
+    history: int | None = None
+    horizon: int | None = None
     num_beams: int = 64
     image_size: tuple[int, int] = (64, 64)
     radar_size: tuple[int, int] = (64, 64)
@@ -108,7 +110,7 @@ class ModelConfig:
             )
 
     def _check_sizes(self) -> None:
-        if self.history < 1 or self.horizon < 0:
+        if (self.history is not None and self.history < 1) or (self.horizon is not None and self.horizon < 0):
             raise ValueError(
                 f"ModelConfig needs history >= 1 and horizon >= 0, got {self.history}, {self.horizon}"
             )
@@ -134,9 +136,20 @@ class ModelConfig:
     @property
     def num_slots(self) -> int:
         """J + 1: the current slot plus the J future ones."""
+        if self.horizon is None:
+            raise ValueError("ModelConfig.horizon is unset (it follows the data's J): fit the config to its data")
         return self.horizon + 1
 
 
-def sized_for_cache(config: ModelConfig, preprocess: Any) -> ModelConfig:
-    """`config` with its input sizes taken from a cache's PreprocessConfig: the cache is what the model sees."""
-    return dataclasses.replace(config, image_size=preprocess.camera_size, radar_size=preprocess.radar_size)
+def fit_to_data(config: ModelConfig, data: Any) -> ModelConfig:
+    """`config` fitted to prepared data (`kdcs.data.prepared.PreparedData`): input sizes from the
+    cache's preprocessing (the cache is what the model sees), L and J from the data's windows where
+    the config leaves them unset."""
+    preprocess, spec = data.cache.config, data.spec
+    return dataclasses.replace(
+        config,
+        image_size=preprocess.camera_size,
+        radar_size=preprocess.radar_size,
+        history=spec.history if config.history is None else config.history,
+        horizon=spec.horizon if config.horizon is None else config.horizon,
+    )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from kdcs.data.windows import DEFAULT_HISTORY, DEFAULT_HORIZON
 from kdcs.models.beam_tracking_model import BeamTrackingModel
 from kdcs.models.classifier import SlotClassifier
 from kdcs.models.config import IMAGE_MODALITIES, ModelConfig
@@ -127,7 +128,8 @@ ARCHITECTURES: dict[str, Architecture] = {
 
 
 def resolve_config(config: ModelConfig) -> ModelConfig:
-    """The config with the architecture's defaults filled in for `modalities` / `temporal_attention`."""
+    """The config with the architecture's defaults filled in for `modalities` / `temporal_attention`,
+    and the default window where L or J is unset (a model built without data)."""
     if config.architecture not in ARCHITECTURES:
         raise ValueError(
             f"unknown architecture {config.architecture!r}; known: {', '.join(sorted(ARCHITECTURES))}"
@@ -138,6 +140,8 @@ def resolve_config(config: ModelConfig) -> ModelConfig:
         modalities=config.modalities if config.modalities is not None else spec.default_modalities,
         temporal_attention=config.temporal_attention or spec.temporal_attention,
         readout=config.readout or spec.readout,
+        history=DEFAULT_HISTORY if config.history is None else config.history,
+        horizon=DEFAULT_HORIZON if config.horizon is None else config.horizon,
     )
 
 

@@ -20,8 +20,6 @@ TINY_MODEL = [
     "feature_size=16",
     "gps_hidden=16",
     "beam_embedding_dim=8",
-    "history=4",
-    "horizon=1",
 ]
 CAMERA_STUDENT = "{architecture: paper-student, modalities: [camera_motion], student_channels: [4, 8, 8]}"
 # single-sensor nodes of the centre's site (ap1: camera + GPS): beam predictions only transfer within an AP

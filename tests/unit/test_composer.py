@@ -32,7 +32,7 @@ def test_total_is_the_weighted_sum_of_the_terms():
 
 
 def test_total_backpropagates_and_logged_values_are_detached():
-    total, values = build_composer(alpha_recipe())(_context())
+    total, values = build_composer(alpha_recipe("focal", "logit-kd", 0.7))(_context())
 
     total.backward()
 
@@ -93,7 +93,7 @@ def test_recipe_parameters_reach_the_loss_and_adapters_become_parameters():
 
 
 def test_self_kd_recipe_uses_the_paper_settings():
-    recipe = alpha_recipe("focal", "self-kd")
+    recipe = alpha_recipe("focal", "self-kd", 0.5)
     composer = build_composer(recipe)
 
     assert composer.weights == {"focal": 0.5, "self-kd": 0.5}
@@ -123,7 +123,7 @@ def test_missing_context_key_is_named():
 
 
 def test_set_weight_changes_the_total():
-    composer = build_composer(alpha_recipe(alpha=0.7))
+    composer = build_composer(alpha_recipe("focal", "logit-kd", alpha=0.7))
     context = _context()
     composer.set_weight("logit-kd", 0.0)
 

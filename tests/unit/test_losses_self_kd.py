@@ -7,11 +7,10 @@ from kdcs.distill.losses.logit_kd import LogitKDLoss
 from kdcs.distill.losses.self_kd import SelfKDLoss
 
 
-def test_paper_defaults_t3_alpha_half():
+def test_paper_default_temperature_is_3():
     loss = SelfKDLoss()
 
     assert loss.temperature == 3.0
-    assert SelfKDLoss.default_alpha == 0.5
     assert SelfKDLoss.key == "self-kd"
 
 

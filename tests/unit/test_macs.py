@@ -138,7 +138,7 @@ def test_counts_are_per_window_whatever_the_batch_size():
     triple = count_macs(model, example_batch(config, batch_size=3))
 
     assert triple.macs_per_inference == single.macs_per_inference
-    assert single.macs_per_frame * config.history == single.macs_per_inference
+    assert single.macs_per_frame * model.config.history == single.macs_per_inference
 
 
 def test_zoo_gru_runs_over_the_appended_future_steps():

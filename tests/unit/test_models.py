@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kdcs.models import ARCHITECTURES, ModelConfig, ModelOutput, build_model, count_parameters
+from kdcs.models import ARCHITECTURES, ModelConfig, ModelOutput, build_model, count_parameters, resolve_config
 
 SMALL = {"image_size": (32, 32), "radar_size": (32, 32)}
 
@@ -36,7 +36,7 @@ def test_every_architecture_returns_logits_and_features(architecture):
     # Prepare
     config = ModelConfig(architecture=architecture, **SMALL)
     model = build_model(config).eval()
-    batch = random_batch(2, 8, config)
+    batch = random_batch(2, 8, model.config)
     # Execute
     with torch.no_grad():
         output = model(batch)
@@ -195,7 +195,7 @@ def test_missing_modality_in_batch_is_named():
 
 def test_wrong_image_size_points_at_the_config_key():
     model = build_model(ModelConfig(architecture="paper-teacher", image_size=(64, 64)))
-    batch = random_batch(1, 2, ModelConfig(image_size=(32, 32)))
+    batch = random_batch(1, 2, resolve_config(ModelConfig(image_size=(32, 32))))
     with pytest.raises(ValueError, match="image_size"):
         model(batch)
 

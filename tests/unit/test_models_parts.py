@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from kdcs.config import ConfigError, from_dict
-from kdcs.models import ModelConfig, count_parameters
+from kdcs.models import ModelConfig, count_parameters, resolve_config
 from kdcs.models.classifier import SlotClassifier
 from kdcs.models.encoders import BeamHistoryEncoder, GpsEncoder, ImageEncoder, PaperTeacherCNN, scale_gps
 from kdcs.models.encoders.conv_attention import ChannelAttention, SpatialAttention
@@ -184,6 +184,6 @@ def test_model_config_loads_from_yaml_style_overrides():
     )
     assert config.modalities == ("radar", "gps")
     assert config.image_size == (32, 48)
-    assert config.num_slots == 4
+    assert resolve_config(config).num_slots == 4  # J unset: the default window's, J=3
     with pytest.raises(ConfigError, match="widths"):
         from_dict(ModelConfig, {"widths": 3})

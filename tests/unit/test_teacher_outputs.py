@@ -94,7 +94,7 @@ def test_kd_training_with_a_cached_teacher_never_runs_the_teacher(tmp_path):
     teacher = tiny_model(history=8, seed=1)
     cache = CachedTeacher.build(teacher, [train, val])
     calls = _count_forwards(teacher)
-    composer = build_composer(alpha_recipe("focal", "logit-kd"))
+    composer = build_composer(alpha_recipe("focal", "logit-kd", 0.7))
 
     result = Trainer(
         tiny_model(history=3), composer, train, val, quick_config(epochs=1), tmp_path, cache

@@ -109,7 +109,7 @@ def test_a_second_run_in_the_same_folder_is_refused_without_resume(tmp_path):
 
 def test_a_kd_term_without_a_teacher_fails_before_anything_is_written(tmp_path):
     train, val, _ = make_batchers()
-    composer = build_composer(alpha_recipe("focal", "logit-kd"))
+    composer = build_composer(alpha_recipe("focal", "logit-kd", 0.7))
 
     with pytest.raises(ValueError, match="'logit-kd' reads 'teacher_logits'"):
         Trainer(tiny_model(), composer, train, val, quick_config(), tmp_path / "run")

@@ -21,8 +21,6 @@ class LossTerm(nn.Module):
       `losses/rkd_park.py`).
     - `reads`: the context keys its `forward` arguments come from, in order. The composer looks
       them up; `read_from(...)` points a term at other keys (e.g. "student_features.temporal").
-    - `default_alpha`: the reference's KD share for this loss, used by `alpha_recipe` when the
-      recipe gives none (None for task losses).
 
     `kd_only = True`: every parameter a loss owns (width projections, time maps) exists only to
     train; the deployed student never carries it, so complexity accounting counts it apart.
@@ -30,7 +28,6 @@ class LossTerm(nn.Module):
 
     key: str = ""
     reads: tuple[str, ...] = ()
-    default_alpha: float | None = None
     kd_only: bool = True
 
     def read_from(self, *keys: str) -> LossTerm:

@@ -39,7 +39,6 @@ class CrossModalKDLoss(LossTerm):
 
     key = "cross-modal"
     reads = ("student_logits", "teacher_logits", "student_features.final", "teacher_features.final")
-    default_alpha = 0.7
 
     def __init__(
         self,

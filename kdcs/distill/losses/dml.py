@@ -36,7 +36,6 @@ class DeepMutualLearningLoss(LossTerm):
 
     key = "dml"
     reads = ("student_logits", "peer_logits")
-    default_alpha = 0.5
 
     def __init__(self, temperature: float = 1.0, slot_weights: Sequence[float] | None = None) -> None:
         super().__init__()

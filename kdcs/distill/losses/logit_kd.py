@@ -32,7 +32,6 @@ class LogitKDLoss(LossTerm):
 
     key = "logit-kd"
     reads = ("student_logits", "teacher_logits")
-    default_alpha = 0.7
 
     def __init__(self, temperature: float = 4.0, slot_weights: Sequence[float] | None = None) -> None:
         super().__init__()

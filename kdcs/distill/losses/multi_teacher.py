@@ -51,7 +51,6 @@ class MultiTeacherKDLoss(LossTerm):
 
     key = "multi-teacher"
     reads = ("student_logits", "teacher_logits")
-    default_alpha = 0.7
 
     def __init__(
         self,

@@ -53,7 +53,6 @@ class RelationalCosineKDLoss(LossTerm):
 
     key = "rkd-cosine"
     reads = ("student_features.final", "teacher_features.final")
-    default_alpha = 0.5
 
     def __init__(
         self,

@@ -53,7 +53,6 @@ class RelationalKDLoss(LossTerm):
 
     key = "rkd-park"
     reads = ("student_features.final", "teacher_features.final")
-    default_alpha = 0.5
 
     def __init__(self, distance_weight: float = 1.0, angle_weight: float = 2.0) -> None:
         super().__init__()

@@ -23,7 +23,6 @@ class SelfKDLoss(LogitKDLoss):
 
     key = "self-kd"
     reads = ("student_logits", "teacher_logits")
-    default_alpha = 0.5
 
     def __init__(self, temperature: float = 3.0, slot_weights: Sequence[float] | None = None) -> None:
         super().__init__(temperature=temperature, slot_weights=slot_weights)

@@ -19,7 +19,7 @@ from kdcs.models import ModelConfig
 # the KD recipes each student is trained with (plus none); every named recipe stays available by config
 RECIPES = ("none", "logit", "rkd", "cross-modal")
 TEACHER_MODALITIES = ["camera_motion", "radar", "gps", "beam_history"]
-HISTORY, HORIZON, SHORT_HISTORY = 8, 3, 3
+SHORT_HISTORY = 3  # the temporal-distillation students see the last 3 of the data's 8 slots
 
 
 def _train(epochs: int, lr: float) -> TrainConfig:
@@ -36,13 +36,9 @@ def _train(epochs: int, lr: float) -> TrainConfig:
 
 
 def common() -> RunConfig:
-    """What every model run of the demo shares: AP1 (all sensors), L=8, J=3, 64x64 frames."""
-    return RunConfig(
-        name="demo",
-        data=DataConfig(ap="ap1", history=HISTORY, horizon=HORIZON),
-        model=ModelConfig(history=HISTORY, horizon=HORIZON),
-        train=_train(epochs=3, lr=3e-3),
-    )
+    """What every model run of the demo shares: AP1 (all sensors), the default window (L=8, J=3; every
+    model follows it but the L=3 student), 64x64 frames."""
+    return RunConfig(name="demo", data=DataConfig(ap="ap1"), train=_train(epochs=3, lr=3e-3))
 
 
 def teacher() -> dict[str, Any]:
@@ -76,19 +72,13 @@ def collab_common() -> CollabConfig:
     instant differs per AP, and logits exchanged on shared proxy instants (fed-distill, mutual) or
     a central teacher's labels (edge-kd) only mean the same thing to nodes that share the AP's view.
     """
-    student = ModelConfig(architecture="gps-beam-student", history=HISTORY, horizon=HORIZON)
+    student = ModelConfig(architecture="gps-beam-student")
     # used only by a run that trains its own central teacher (collab_teacher=false)
-    central_model = ModelConfig(
-        architecture="multimodal-teacher",
-        modalities=("gps", "beam_history"),
-        history=HISTORY,
-        horizon=HORIZON,
-    )
+    central_model = ModelConfig(architecture="multimodal-teacher", modalities=("gps", "beam_history"))
     return CollabConfig(
         rounds=3,
         local_epochs=2,
         payload_encoding="auto",  # sqrt-lzma soft labels, fp32 weights: measured in bench_encodings.py
-        data=DataConfig(history=HISTORY, horizon=HORIZON),
         student=student,
         train=_train(epochs=1, lr=3e-3),
         central=CentralConfig(ap="ap1", model=central_model, train=_train(epochs=10, lr=3e-3)),

@@ -19,11 +19,9 @@ QUICK: dict[str, Any] = {
     "workers": 1,
     "train_stride": 1,
     "max_epochs": 2,
-    "common": {"data": {**_WINDOW, "split": _SPLIT}, "model": _WINDOW, "train": {"batch_size": 4}},
+    "common": {"data": {**_WINDOW, "split": _SPLIT}, "train": {"batch_size": 4}},
     "collab_common": {
         "data": {**_WINDOW, "split": _SPLIT},
-        "student": _WINDOW,
-        "central": {"model": _WINDOW},
         "proxy_windows": 32,
         # two training sequences: the centre keeps one (the proxy set), both nodes hold the other
         "nodes": [{"name": "node1", "ap": "ap1"}, {"name": "node2", "ap": "ap1"}],

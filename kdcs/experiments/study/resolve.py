@@ -21,7 +21,7 @@ from kdcs.collab.config import CollabConfig, validate_collab_config
 from kdcs.config import ConfigError, merge, to_dict
 from kdcs.data.prepared import DataConfig
 from kdcs.distill.recipes import NAMED_RECIPES, merge_recipe, needs_teacher
-from kdcs.distill.run_config import RunConfig, window_mismatch
+from kdcs.distill.run_config import RunConfig, window_mismatch, with_model_window
 from kdcs.experiments.study.config import ExperimentConfig
 from kdcs.models.zoo import resolve_config
 
@@ -124,16 +124,19 @@ def _capped(config: RunConfig, max_epochs: int | None) -> RunConfig:
     return dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=max_epochs))
 
 
-def _check_run(config: RunConfig, key: str) -> None:
+def _check_run(config: RunConfig, key: str) -> RunConfig:
+    """The run, checked, with its model's L and J filled in from its data where unset."""
     try:
         resolve_config(config.model)
     except ValueError as exc:
         raise ConfigError(f"config key '{key}.model.architecture': {exc}") from None
+    config = with_model_window(config)
     mismatch = window_mismatch(
         config.model.history, config.model.horizon, config.data.history, config.data.horizon
     )
     if mismatch:
         raise ConfigError(f"config key '{key}.model.{mismatch[0]}' {mismatch[1]}")
+    return config
 
 
 def common_run(config: ExperimentConfig, paths: StudyPaths) -> RunConfig:
@@ -168,17 +171,17 @@ def _templates(config: ExperimentConfig, paths: StudyPaths) -> list[_Template]:
     _check_recipes(config)
     common = common_run(config, paths)
     teacher = _capped(_merged(common, {"name": TEACHER, **config.teacher}, "teacher"), config.max_epochs)
-    _check_run(teacher, "teacher")
+    teacher = _check_run(teacher, "teacher")
     templates = [_Template(TEACHER, TEACHER, NO_KD, teacher, False)]
     if config.self_kd is not None:
         self_kd = _merged(teacher, {"name": SELF_KD, "kd": {"recipe": "self-kd"}}, "self_kd")
         self_kd = _capped(_merged(self_kd, config.self_kd, "self_kd"), config.max_epochs)
-        _check_run(self_kd, "self_kd")
+        self_kd = _check_run(self_kd, "self_kd")
         templates.append(_Template(SELF_KD, TEACHER, self_kd.kd.recipe, self_kd, True))
     for index, student in enumerate(config.students):
         key = f"students[{index}].run"
         base = _capped(_merged(common, student.run, key), config.max_epochs)
-        _check_run(base, key)
+        base = _check_run(base, key)
         for recipe in student.recipes or config.recipes:
             run_id = f"{student.name}/{recipe}"
             run_config = _merged(base, {"name": run_id.replace("/", "-"), "kd": {"recipe": recipe}}, key)
