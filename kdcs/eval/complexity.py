@@ -14,8 +14,8 @@ are not covered by dynamic quantisation, so a conv-heavy student shrinks far les
 teacher. When quantize_dynamic runs here, the serialised sizes (torch.save of the state dict,
 container overhead included) of both the fp32 and the quantised model are measured as well.
 
-MACs / FLOPs conventions: see `kdcs.eval.macs`; `flop_counter_flops` recounts the matmul FLOPs with
-torch.utils.flop_counter as an independent check.
+MACs / FLOPs: `kdcs.eval.macs` (torch.utils.flop_counter for the matmuls, hand counts only for what
+it cannot count).
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from kdcs.eval.latency import measure_latency
-from kdcs.eval.macs import EXTRA_FLOP_FORMULAS, count_macs
+from kdcs.eval.macs import count_macs
 from kdcs.models.config import ModelConfig
 from kdcs.models.zoo import resolve_config
 
@@ -165,40 +164,6 @@ def example_batch(config: ModelConfig, batch_size: int = 1, seed: int = 0) -> di
     return {modality: makers[modality]() for modality in config.modalities}
 
 
-def flop_counter_flops(model: nn.Module, example_batch: Mapping[str, Tensor] | Tensor) -> int:
-    """Matmul FLOPs of one eval-mode forward over the whole batch, as torch.utils.flop_counter counts them.
-
-    An independent check of `count_macs` (2 x MACs should agree): FlopCounterMode sees aten ops
-    (convolution, mm, addmm, bmm, GRU split into its matmuls), not modules. Its registry lacks the
-    CPU attention kernels (MHA's inference fast path, CPU scaled_dot_product_attention) and the
-    oneDNN LSTM layer, so they are added from EXTRA_FLOP_FORMULAS; without them it would miss every
-    attention and LSTM FLOP on CPU.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        counter = FlopCounterMode(display=False, custom_mapping=EXTRA_FLOP_FORMULAS)
-        with torch.inference_mode(), counter:
-            model(example_batch)
-    finally:
-        model.train(was_training)
-    return int(counter.get_total_flops())
-
-
-def flop_cross_check(
-    model: nn.Module, batch: Mapping[str, Tensor], analytic_matmul_flops: int
-) -> dict[str, Any]:
-    """Analytic 2 x MACs (per inference) next to torch.utils.flop_counter's count, and their relative gap."""
-    batch_size = int(next(iter(batch.values())).shape[0])
-    counted = round(flop_counter_flops(model, batch) / batch_size)
-    gap = (analytic_matmul_flops - counted) / counted if counted else 0.0
-    return {
-        "analytic_matmul_flops": analytic_matmul_flops,
-        "flop_counter_flops": counted,
-        "relative_gap": gap,
-    }
-
-
 def complexity_report(
     model: nn.Module,
     example_batch: Mapping[str, Tensor],
@@ -209,7 +174,7 @@ def complexity_report(
     """Everything above for one model, JSON-ready (plain ints, floats, strings, dicts).
 
     Input: the model, a batch-1 example batch (see `example_batch`), optional KD-only extras.
-    Output: {"architecture", "parameters", "macs", "flop_check", "bytes", "latency"}; latency is
+    Output: {"architecture", "parameters", "macs", "bytes", "latency"}; latency is
         None when not asked for.
     """
     macs = count_macs(model, example_batch)
@@ -218,7 +183,6 @@ def complexity_report(
         "architecture": getattr(config, "architecture", type(model).__name__),
         "parameters": count_parameters(model, kd_extra),
         "macs": macs.to_dict(),
-        "flop_check": flop_cross_check(model, example_batch, macs.matmul_flops_per_inference),
         "bytes": model_bytes(model),
         "latency": measure_latency(model, example_batch, repeats=latency_repeats) if latency else None,
     }

@@ -108,7 +108,7 @@ def test_example_batch_has_the_window_batcher_layout():
     assert batch["beam_history"].dtype == torch.int64 and int(batch["beam_history"].max()) <= 64
 
 
-def test_report_is_json_ready_and_its_flop_check_closes():
+def test_report_is_json_ready():
     # Prepare
     config = ModelConfig(architecture="gps-beam-student")
     model = build_model(config)
@@ -122,7 +122,6 @@ def test_report_is_json_ready_and_its_flop_check_closes():
     assert report["architecture"] == "gps-beam-student"
     assert report["parameters"]["kd_only"] == 64 * 128 + 128
     assert report["macs"]["macs_per_inference"] > 0
-    assert report["flop_check"]["relative_gap"] == pytest.approx(0.0, abs=0.01)
     assert report["bytes"]["fp32"] == 4 * report["parameters"]["deployable"] + sum(
         b.numel() * b.element_size() for b in model.buffers()
     )
