@@ -132,7 +132,23 @@ def merge(obj: T, overrides: dict[str, Any], prefix: str = "") -> T:
             changes[key] = _merge_mappings(current, value)
         else:
             changes[key] = _coerce(value, hints[key], full)
-    return dataclasses.replace(obj, **changes)
+    try:
+        return dataclasses.replace(obj, **changes)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as error:  # a config class's own check (__post_init__)
+        culprit = next((key for key in changes if _refused(obj, key, changes[key])), None)
+        where = ".".join(part for part in (prefix, culprit) if part)
+        raise ConfigError(f"config key '{where}': {error}") from None
+
+
+def _refused(obj: Any, key: str, value: Any) -> bool:
+    """Whether the dataclass `obj` refuses `value` for `key` on its own (which key a check is about)."""
+    try:
+        dataclasses.replace(obj, **{key: value})
+    except (ValueError, TypeError):
+        return True
+    return False
 
 
 def _merge_mappings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kdcs.collab.centre import Centre
-from kdcs.collab.config import CollabConfig, validate_collab_config
+from kdcs.collab.config import CollabConfig
 from kdcs.collab.ledger import ByteLedger
 from kdcs.collab.local_runner import LocalRunner
 from kdcs.collab.node_setup import DataViews, build_edge_nodes
@@ -24,6 +24,7 @@ from kdcs.collab.run_folder import (
     write_run_config,
     write_run_outputs,
 )
+from kdcs.collab.validation import validate_collab_config
 
 
 def run_local(config: CollabConfig, run_dir: Path, *, workers: int | None = None) -> dict[str, Any]:

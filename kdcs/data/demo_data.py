@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from kdcs.config import to_dict
+from kdcs.data.synthetic import SynthConfig, synthesize
 
 
 def ensure_scenario(
@@ -18,8 +19,6 @@ def ensure_scenario(
     Returns (root, reused). "Identical" means the manifest's recorded configuration equals the
     one we would write now; anything else is regenerated from scratch.
     """
-    from kdcs.data.synthetic import SynthConfig, synthesize
-
     config = SynthConfig.tiny(seed=seed) if tiny else SynthConfig(seed=seed)
     manifest_path = root / "manifest.json"
     if manifest_path.is_file():

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from kdcs.atomic_files import write_json_atomically
+from kdcs.config import to_dict
 from kdcs.data.preprocess import PreprocessConfig
 from kdcs.deploy.export_metadata import (
     EXPORT_FORMAT,
@@ -140,7 +141,7 @@ def _build_files(
 
 
 def _file_opset(path: Path) -> int:
-    import onnx
+    import onnx  # optional heavy dependency: loaded only when exporting
 
     model = onnx.load(str(path), load_external_data=False)
     return int(next(entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")))
@@ -149,9 +150,7 @@ def _file_opset(path: Path) -> int:
 def _metadata(
     loaded: LoadedStudent, paths, parity, opset: int, preprocess: PreprocessConfig
 ) -> dict[str, Any]:
-    import onnxruntime
-
-    from kdcs.config import to_dict
+    import onnxruntime  # optional heavy dependency: loaded only when exporting
 
     config = loaded.config
     names = {

@@ -22,7 +22,7 @@ INPUT_DTYPES = {"uint8": np.uint8, "float32": np.float32, "int64": np.int64}
 
 def make_session(path: Path, threads: int = 1) -> Any:
     """An ONNX Runtime CPU session with all graph optimisations and `threads` intra-op threads."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # optional heavy dependency: loaded only to run an export
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

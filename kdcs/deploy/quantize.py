@@ -44,7 +44,7 @@ def _root_logging_above_warning() -> Iterator[None]:
 
 def leading_convs(path: Path, count: int) -> list[str]:
     """Names of the first `count` Conv nodes of the graph, in graph (topological) order."""
-    import onnx
+    import onnx  # optional heavy dependency: loaded only when exporting
 
     graph = onnx.load(str(path), load_external_data=False).graph
     return [node.name for node in graph.node if node.op_type == "Conv"][:count]
@@ -58,7 +58,7 @@ def quantize_int8(
 ) -> None:
     """Write the int8 version of `fp32_path` to `int8_path` atomically (per-channel int8 weights),
     keeping the first `fp32_leading_convs` Conv nodes in fp32."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # optional heavy dependency
 
     int8_path = Path(int8_path)
     temporary = int8_path.with_name(f".{int8_path.name}.tmp-{os.getpid()}")

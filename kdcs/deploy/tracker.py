@@ -23,7 +23,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from kdcs.deploy.source import DeployError
+from kdcs.deploy.onnx_model import load_exported
+from kdcs.deploy.source import DeployError, load_student
+from kdcs.deploy.streaming_backends import OnnxStreamingBackend, TorchStreamingBackend
 
 MISSING_POLICIES = ("hold", "zero")
 
@@ -97,17 +99,11 @@ class BeamTracker:
         cls, folder: Path, *, precision: str = "fp32", threads: int = 1, **options: Any
     ) -> BeamTracker:
         """A tracker on ONNX Runtime over an export folder written by `export_onnx`."""
-        from kdcs.deploy.onnx_model import load_exported
-        from kdcs.deploy.streaming_backends import OnnxStreamingBackend
-
         return cls(OnnxStreamingBackend(load_exported(folder, threads), precision), **options)
 
     @classmethod
     def from_checkpoint(cls, source: Path, *, allow_teacher: bool = False, **options: Any) -> BeamTracker:
         """A tracker on PyTorch over a trained model's weights (file, checkpoint or run folder)."""
-        from kdcs.deploy.source import load_student
-        from kdcs.deploy.streaming_backends import TorchStreamingBackend
-
         return cls(TorchStreamingBackend(load_student(source, allow_teacher=allow_teacher).model), **options)
 
     def reset(self) -> None:

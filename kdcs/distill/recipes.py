@@ -18,7 +18,8 @@ from torch import nn
 
 from kdcs.config import ConfigError
 from kdcs.distill.batch_context import inputs_for, model_history
-from kdcs.distill.losses import OLD_LOSS_KEYS, canonical_loss_key
+from kdcs.distill.composer import RECIPE_RESERVED_KEYS
+from kdcs.distill.losses import LOSS_REGISTRY, OLD_LOSS_KEYS, canonical_loss_key, loss_parameters
 from kdcs.distill.named_recipes import NAMED_RECIPES
 
 # losses whose constructor needs model widths / lengths, and the feature each aligns
@@ -26,12 +27,13 @@ _DIMENSIONED = {"feature-kd": "frame", "cross-modal": "final"}
 
 
 def merge_recipe(
-    name: str, overrides: Mapping[str, Mapping[str, Any]] | None = None
+    name: str, overrides: Mapping[str, Mapping[str, Any]] | None = None, key: str = "kd"
 ) -> dict[str, dict[str, Any]]:
-    """A named recipe with per-term overrides merged in (a term set to {} or None is removed)."""
+    """A named recipe with per-term overrides merged in (a term set to {} or None is removed), checked:
+    a ConfigError names `<key>.recipe` or `<key>.terms.<term>[.<parameter>]` for what could not build."""
     if name not in NAMED_RECIPES:
         raise ConfigError(
-            f"config key 'kd.recipe': unknown recipe {name!r}; known: {', '.join(NAMED_RECIPES)}"
+            f"config key '{key}.recipe': unknown recipe {name!r}; known: {', '.join(NAMED_RECIPES)}"
         )
     recipe = copy.deepcopy(NAMED_RECIPES[name])
     for term, spec in (overrides or {}).items():
@@ -39,10 +41,37 @@ def merge_recipe(
             recipe.pop(term, None)
         else:
             recipe[term] = {**recipe.get(term, {}), **spec}
-    for term, spec in recipe.items():  # an old loss key is said once, here, then read in its new spelling
-        if isinstance(spec, Mapping) and canonical_loss_key(key := spec.get("loss", term)) != key:
-            recipe[term] = {**spec, "loss": OLD_LOSS_KEYS[key]}
+    for term, spec in recipe.items():
+        check_term(term, spec, f"{key}.terms.{term}")
+        loss = spec.get("loss", term)
+        if (
+            canonical_loss_key(loss) != loss
+        ):  # an old loss key is said once, here, then read in its new spelling
+            recipe[term] = {**spec, "loss": OLD_LOSS_KEYS[loss]}
     return recipe
+
+
+def check_term(term: str, spec: Any, key: str) -> None:
+    """ConfigError naming `key` (or `key.<parameter>`) unless `spec` builds a loss term: a mapping with a
+    numeric weight, a registered loss (default: the term's name) and only that loss's parameters (the
+    widths and lengths of adapter losses are filled in later from the models)."""
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"config key '{key}' must be a mapping with 'weight' and 'loss', got {spec!r}")
+    if not isinstance(spec.get("weight"), int | float) or isinstance(spec.get("weight"), bool):
+        raise ConfigError(f"config key '{key}.weight' must be a number, got {spec.get('weight')!r}")
+    loss = spec.get("loss", term)
+    if not isinstance(loss, str) or OLD_LOSS_KEYS.get(loss, loss) not in LOSS_REGISTRY:
+        raise ConfigError(
+            f"config key '{key}': no loss named {loss!r} (a term's loss defaults to its name; set "
+            f"{key}.loss to one of {', '.join(sorted(LOSS_REGISTRY))})"
+        )
+    parameters = loss_parameters(OLD_LOSS_KEYS.get(loss, loss))
+    unknown = [name for name in spec if name not in (*RECIPE_RESERVED_KEYS, *parameters)]
+    if unknown:
+        raise ConfigError(
+            f"config key '{key}.{unknown[0]}': loss {loss!r} has no parameter {unknown[0]!r}; "
+            f"its parameters: {', '.join(parameters) or 'none'}"
+        )
 
 
 def needs_teacher(recipe: Mapping[str, Mapping[str, Any]]) -> bool:

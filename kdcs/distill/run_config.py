@@ -6,9 +6,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from kdcs.config import ConfigError
 from kdcs.data.prepared import DataConfig
+from kdcs.distill.recipes import merge_recipe, needs_teacher
 from kdcs.distill.train_config import TrainConfig
-from kdcs.models import ModelConfig
+from kdcs.models import ModelConfig, resolve_config
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,29 @@ def with_model_window(config: RunConfig) -> RunConfig:
     history = config.data.history if model.history is None else model.history
     horizon = config.data.horizon if model.horizon is None else model.horizon
     return dataclasses.replace(config, model=dataclasses.replace(model, history=history, horizon=horizon))
+
+
+def checked_run_config(config: RunConfig, prefix: str = "", require_teacher: bool = True) -> RunConfig:
+    """`with_model_window(config)` after every check that needs no data and no weights, so a bad config
+    stops before anything is written: the architecture exists, the model's window fits the data's, the
+    KD recipe and its term overrides build, a recipe that needs a teacher names one. A ConfigError
+    names the key (after `prefix`, e.g. "students[1].run.")."""
+    try:
+        resolve_config(config.model)
+    except ValueError as exc:
+        raise ConfigError(f"config key '{prefix}model.architecture': {exc}") from None
+    config = with_model_window(config)
+    mismatch = window_mismatch(
+        config.model.history, config.model.horizon, config.data.history, config.data.horizon
+    )
+    if mismatch:
+        raise ConfigError(f"config key '{prefix}model.{mismatch[0]}' {mismatch[1]}")
+    recipe = merge_recipe(config.kd.recipe, config.kd.terms, key=f"{prefix}kd")
+    if require_teacher and needs_teacher(recipe) and not config.kd.teacher:
+        raise ConfigError(
+            f"KD recipe {config.kd.recipe!r} needs a teacher: set '{prefix}kd.teacher' to a run folder"
+        )
+    return config
 
 
 def window_mismatch(

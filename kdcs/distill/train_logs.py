@@ -82,7 +82,7 @@ class ProgressBar(Iterable[T]):
     def __init__(self, batches: Iterable[T], total: int, description: str, enabled: bool) -> None:
         self._batches, self._bar = batches, None
         if enabled:
-            from tqdm import tqdm
+            from tqdm import tqdm  # loaded only when a progress bar is asked for
 
             self._bar = tqdm(total=total, desc=description, leave=False, dynamic_ncols=True)
 

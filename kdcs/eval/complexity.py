@@ -121,7 +121,7 @@ def serialised_model_bytes(model: nn.Module) -> dict[str, int] | None:
     """{"fp32", "int8"} bytes of torch.save(state_dict) before / after quantize_dynamic, or None
     when dynamic quantisation is unavailable in this torch build."""
     try:
-        from torch.ao.quantization import quantize_dynamic
+        from torch.ao.quantization import quantize_dynamic  # optional: absent from some torch builds
 
         with warnings.catch_warnings():
             # torch.ao.quantization is deprecated in favour of torchao, which is not installed.

@@ -23,7 +23,7 @@ from kdcs.distill.batch_context import feature_keys_read
 from kdcs.distill.composer import build_composer
 from kdcs.distill.prediction import evaluate_split
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
-from kdcs.distill.run_config import RunConfig, window_mismatch, with_model_window
+from kdcs.distill.run_config import RunConfig, checked_run_config, window_mismatch
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher, TeacherSource
 from kdcs.distill.trained_model import load_trained_model
 from kdcs.distill.trainer import Trainer
@@ -97,10 +97,10 @@ def run_training(
     teacher outputs, after checking it comes from the same teacher weights and covers every window.
     """
     run_dir = Path(run_dir)
-    config = with_model_window(config)  # config.yaml records the model's L and J
-    data = data or prepare_data(config.data, workers=workers)
+    config = checked_run_config(config)  # before anything is written; config.yaml records the model's L and J
     recipe = merge_recipe(config.kd.recipe, config.kd.terms)
     teacher = _teacher(config, recipe)
+    data = data or prepare_data(config.data, workers=workers)
     student = _student(config, data)
     modalities = tuple(
         dict.fromkeys([*student.modalities, *(teacher.modalities if teacher is not None else ())])

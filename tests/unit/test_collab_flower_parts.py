@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from kdcs.collab import CollabConfig
-from kdcs.collab.config import validate_collab_config
 from kdcs.collab.flower.app_files import toml_literal, write_flower_app
 from kdcs.collab.flower.node_state import load_node_state, save_node_state, state_path
 from kdcs.collab.flower.processes import ProcessKeeper, alive
 from kdcs.collab.run_folder import write_run_config
+from kdcs.collab.validation import validate_collab_config
 from kdcs.config import ConfigError, load_config
 
 

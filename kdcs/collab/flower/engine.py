@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from kdcs.atomic_files import write_json_atomically
-from kdcs.collab.config import CollabConfig, validate_collab_config
+from kdcs.collab.config import CollabConfig
 from kdcs.collab.flower.app_files import write_flower_app
 from kdcs.collab.flower.deployment import CONNECTION, SUPERLINK, FlowerDeployment
 from kdcs.collab.flower.layout import FlowerLayout
 from kdcs.collab.flower.node_state import state_path
 from kdcs.collab.node_setup import DataViews, build_edge_nodes
 from kdcs.collab.run_folder import RESULTS_JSON, refuse_finished_run, write_run_config
+from kdcs.collab.validation import validate_collab_config
 from kdcs.config import ConfigError
 
 FINISHED = "finished"

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kdcs.collab.config import CollabConfig, validate_collab_config
+from kdcs.collab.config import CollabConfig
+from kdcs.collab.validation import validate_collab_config
 from kdcs.config import ConfigError, merge, to_dict
 from kdcs.data.prepared import DataConfig
 from kdcs.distill.recipes import NAMED_RECIPES, merge_recipe, needs_teacher
-from kdcs.distill.run_config import RunConfig, window_mismatch, with_model_window
+from kdcs.distill.run_config import RunConfig, checked_run_config
 from kdcs.experiments.study.config import ExperimentConfig
-from kdcs.models.zoo import resolve_config
 
 TEACHER, SELF_KD = "teacher", "teacher-self-kd"
 NO_KD = "none"
@@ -125,18 +125,9 @@ def _capped(config: RunConfig, max_epochs: int | None) -> RunConfig:
 
 
 def _check_run(config: RunConfig, key: str) -> RunConfig:
-    """The run, checked, with its model's L and J filled in from its data where unset."""
-    try:
-        resolve_config(config.model)
-    except ValueError as exc:
-        raise ConfigError(f"config key '{key}.model.architecture': {exc}") from None
-    config = with_model_window(config)
-    mismatch = window_mismatch(
-        config.model.history, config.model.horizon, config.data.history, config.data.horizon
-    )
-    if mismatch:
-        raise ConfigError(f"config key '{key}.model.{mismatch[0]}' {mismatch[1]}")
-    return config
+    """The run, checked (`checked_run_config`, errors naming the experiment key), its model's L and J
+    filled in from its data where unset. Its teacher is filled in later, per seed."""
+    return checked_run_config(config, prefix=f"{key}.", require_teacher=False)
 
 
 def common_run(config: ExperimentConfig, paths: StudyPaths) -> RunConfig:
@@ -185,6 +176,7 @@ def _templates(config: ExperimentConfig, paths: StudyPaths) -> list[_Template]:
         for recipe in student.recipes or config.recipes:
             run_id = f"{student.name}/{recipe}"
             run_config = _merged(base, {"name": run_id.replace("/", "-"), "kd": {"recipe": recipe}}, key)
+            run_config = _check_run(run_config, key)
             taught = needs_teacher(merge_recipe(recipe, run_config.kd.terms))
             templates.append(_Template(run_id, student.name, recipe, run_config, taught))
     return templates
