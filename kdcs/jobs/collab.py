@@ -19,7 +19,7 @@ def run_collab(config: CollabConfig, run_dir: Path, *, workers: int | None = Non
 
 
 def collab(
-    config_path: Path,
+    config_path: Path | None,
     overrides: list[str],
     *,
     engine: str | None = None,

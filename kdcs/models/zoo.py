@@ -127,6 +127,16 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
+def register_architecture(name: str, architecture: Architecture) -> Architecture:
+    """Add a named architecture (`model.architecture=<name>`); the name must be new and kebab-case."""
+    if not name or name != name.lower() or "_" in name or " " in name:
+        raise ValueError(f"architecture name {name!r} must be a non-empty kebab-case word")
+    if name in ARCHITECTURES:
+        raise ValueError(f"architecture name {name!r} is taken")
+    ARCHITECTURES[name] = architecture
+    return architecture
+
+
 def resolve_config(config: ModelConfig) -> ModelConfig:
     """The config with the architecture's defaults filled in for `modalities` / `temporal_attention`,
     and the default window where L or J is unset (a model built without data)."""

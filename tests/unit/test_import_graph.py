@@ -3,8 +3,8 @@ imports included), function-local imports only for optional heavy dependencies a
 400 lines.
 
 Layers, lowest first: the root modules (config, atomic_files, deprecation, storage), then
-phy <- data <- models <- eval <- distill <- {collab, deploy} <- jobs <- experiments <- cli, with
-`kdcs/__init__.py` (the Python API) on top. Inside experiments: stages <- report <- study.
+phy <- data <- models <- eval <- distill <- {collab, deploy} <- jobs <- experiments <- {cli, api}, with
+`kdcs/__init__.py` (which names the API lazily) on top. Inside experiments: stages <- report <- study.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ LAYERS = (
     ("collab", "deploy"),
     ("jobs",),
     ("experiments",),
-    ("cli",),
+    ("cli", "api"),
 )
 EXPERIMENT_LAYERS = (("stages",), ("report",), ("study",))
 MAX_LINES = 400

@@ -24,4 +24,21 @@ PROTOCOLS: dict[str, type[Protocol]] = {
     )
 }
 
-__all__ = ["PROTOCOLS", "Protocol"]
+
+
+def register_protocol(cls: type[Protocol]) -> type[Protocol]:
+    """Add a protocol under `cls.name` (usable as a decorator); the name must be new and kebab-case.
+    Both engines then run it: the local engine in this process; on Flower, every process imports
+    kdcs, so the protocol's module must be imported by `kdcs.collab.protocols` (a file in this folder,
+    added to PROTOCOLS above)."""
+    if not (isinstance(cls, type) and issubclass(cls, Protocol)):
+        raise TypeError(f"{cls!r} is not a Protocol subclass")
+    if not cls.name or cls.name != cls.name.lower() or "_" in cls.name:
+        raise ValueError(f"protocol name {cls.name!r} must be a non-empty kebab-case word")
+    if cls.name in PROTOCOLS:
+        raise ValueError(f"protocol name {cls.name!r} is taken")
+    PROTOCOLS[cls.name] = cls
+    return cls
+
+
+__all__ = ["PROTOCOLS", "Protocol", "register_protocol"]

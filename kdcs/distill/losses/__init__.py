@@ -71,6 +71,21 @@ OLD_LOSS_KEYS = {
 }
 
 
+def register_loss(cls: type[LossTerm]) -> type[LossTerm]:
+    """Add a loss to the registry under `cls.key` (usable as a decorator); the key must be new and
+    kebab-case, and the loss must declare the context keys it reads."""
+    if not (isinstance(cls, type) and issubclass(cls, LossTerm)):
+        raise TypeError(f"{cls!r} is not a LossTerm subclass")
+    if not cls.key or cls.key != cls.key.lower() or "_" in cls.key or " " in cls.key:
+        raise ValueError(f"loss key {cls.key!r} must be a non-empty kebab-case word (e.g. 'cosine-kd')")
+    if cls.key in LOSS_REGISTRY or cls.key in OLD_LOSS_KEYS:
+        raise ValueError(f"loss key {cls.key!r} is taken")
+    if not cls.reads:
+        raise ValueError(f"loss {cls.key!r} must declare the context keys it reads (`reads`)")
+    LOSS_REGISTRY[cls.key] = cls
+    return cls
+
+
 def canonical_loss_key(key: str) -> str:
     """`key`, or the key an old spelling stands for (with a deprecation message)."""
     if key in OLD_LOSS_KEYS and key not in LOSS_REGISTRY:
@@ -89,8 +104,14 @@ def loss_class(key: str) -> type[LossTerm]:
 
 def loss_parameters(key: str) -> tuple[str, ...]:
     """The constructor parameters a config may set for loss `key`."""
-    signature = inspect.signature(loss_class(key).__init__)
-    return tuple(name for name in signature.parameters if name != "self")
+    return tuple(name for name in _constructor_parameters(key))
+
+
+def _constructor_parameters(key: str) -> dict[str, inspect.Parameter]:
+    """The named parameters of the loss's constructor (a loss without one of its own has none)."""
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    parameters = inspect.signature(loss_class(key).__init__).parameters
+    return {name: p for name, p in parameters.items() if name != "self" and p.kind not in variadic}
 
 
 def build_loss(key: str, **params: Any) -> LossTerm:
@@ -102,11 +123,10 @@ def build_loss(key: str, **params: Any) -> LossTerm:
         raise TypeError(
             f"loss '{key}' has no parameter '{unknown[0]}'; its parameters: {', '.join(known) or 'none'}"
         )
-    signature = inspect.signature(loss_class(key).__init__)
     missing = [
         name
-        for name, parameter in signature.parameters.items()
-        if name != "self" and parameter.default is inspect.Parameter.empty and name not in params
+        for name, parameter in _constructor_parameters(key).items()
+        if parameter.default is inspect.Parameter.empty and name not in params
     ]
     if missing:
         raise TypeError(f"loss '{key}' needs parameter '{missing[0]}'")
@@ -130,6 +150,7 @@ __all__ = [
     "WidthProjection",
     "build_loss",
     "canonical_loss_key",
+    "register_loss",
     "loss_class",
     "loss_parameters",
     "mean_over_batch_and_slots",
