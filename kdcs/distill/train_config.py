@@ -14,6 +14,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+import torch
+from torch import nn
+
 from kdcs.config import ConfigError
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -158,3 +161,11 @@ def learning_rate_at(optim: OptimConfig, epoch: int, total_epochs: int) -> float
         floor = optim.min_lr_ratio
         return optim.lr * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
     return optim.lr
+
+
+def build_optimizer(parameters: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
+    if optim.name == "adamw":
+        return torch.optim.AdamW(parameters, lr=optim.lr, weight_decay=optim.weight_decay)
+    if optim.name == "adam":
+        return torch.optim.Adam(parameters, lr=optim.lr, weight_decay=optim.weight_decay)
+    return torch.optim.SGD(parameters, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +49,9 @@ from kdcs.distill.fast_path import (
 from kdcs.distill.prediction import metric_value, predict, validation_summary
 from kdcs.distill.run_folder import check_room_for_an_epoch, kept_resumable_or_untouched
 from kdcs.distill.teacher_outputs import TeacherSource
-from kdcs.distill.train_config import OptimConfig, TrainConfig, learning_rate_at
+from kdcs.distill.train_config import TrainConfig, build_optimizer, learning_rate_at
 from kdcs.distill.train_logs import RunLogger
+from kdcs.distill.train_outcome import TrainingDiverged, TrainResult
 from kdcs.distill.weight_average import WeightAverage
 from kdcs.models.weights import CheckpointError, load_model_weights, save_model_weights
 
@@ -69,39 +69,6 @@ RESUMABLE_CHANGES = (
     "device",
     "channels_last",
 )
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss or gradient became NaN or infinite; the last good checkpoint was kept."""
-
-    def __init__(self, message: str, epoch: int, batch: int, checkpoint: Path | None) -> None:
-        super().__init__(message)
-        self.epoch, self.batch, self.checkpoint = epoch, batch, checkpoint
-
-
-@dataclass
-class TrainResult:
-    """best_epoch (1-based), best_val (metrics summary + "loss"), history (one flat row per epoch)."""
-
-    best_epoch: int | None
-    best_val: dict[str, Any]
-    history: list[dict[str, Any]]
-    stopped_reason: str
-    run_dir: Path
-    best_weights: Path | None = None
-
-    @property
-    def seconds(self) -> float:
-        """Training and validation time of every epoch, those before a resume included."""
-        return float(sum(row.get("seconds", 0.0) + row.get("val_seconds", 0.0) for row in self.history))
-
-
-def build_optimizer(parameters: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
-    if optim.name == "adamw":
-        return torch.optim.AdamW(parameters, lr=optim.lr, weight_decay=optim.weight_decay)
-    if optim.name == "adam":
-        return torch.optim.Adam(parameters, lr=optim.lr, weight_decay=optim.weight_decay)
-    return torch.optim.SGD(parameters, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
 
 
 class Trainer:

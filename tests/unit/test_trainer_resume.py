@@ -10,7 +10,8 @@ import torch
 from kdcs.distill.checkpoint import latest_checkpoint
 from kdcs.distill.composer import build_composer
 from kdcs.distill.teacher_outputs import CachedTeacher
-from kdcs.distill.trainer import Trainer, TrainingDiverged
+from kdcs.distill.train_outcome import TrainingDiverged
+from kdcs.distill.trainer import Trainer
 from kdcs.models.weights import CheckpointError, load_model_weights
 from tests.fixtures.training import (
     Killed,
