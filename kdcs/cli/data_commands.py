@@ -27,7 +27,9 @@ def synth(
     config: Path | None = typer.Option(None, "--config", help="YAML file of SynthConfig overrides."),
     overrides: list[str] = typer.Option([], "--set", help=SET_HELP),
     quick: bool = typer.Option(
-        False, "--quick", help="The tiny test-sized scenario (2 APs, 3 short sequences)."
+        False,
+        "--quick",
+        help="The tiny test-sized scenario (SynthConfig.tiny(): 2 APs, a few short sequences).",
     ),
     workers: int | None = typer.Option(
         None, "--workers", help="Processes writing the scenario (default: all cores)."
