@@ -45,6 +45,13 @@ def write_failure(error: OSError, where: Path | str, advice: str = "") -> Storag
     return StorageError(f"cannot write {where}: {reason}" + (f"; {advice}" if advice else ""))
 
 
+def os_error_sentence(error: OSError) -> str:
+    """`<file>: <reason>` for an OSError no layer turned into a sentence of its own."""
+    reason = WRITE_FAILURES.get(error.errno or 0, error.strerror or str(error))
+    where = error.filename if error.filename is not None else "a file"
+    return f"{where}: {reason}" + (f" ({error.filename2})" if error.filename2 is not None else "")
+
+
 def existing_ancestor(path: Path) -> Path:
     """`path` itself, or its nearest parent that exists (where a new file would land)."""
     path = Path(path).absolute()
@@ -76,15 +83,21 @@ def array_bytes(shape: tuple[int, ...], dtype: str | np.dtype) -> int:
     return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize + HEADER_BYTES
 
 
-def check_free_space(folder: Path, needed_bytes: int, what: str, advice: str) -> None:
-    """Raise StorageError when `folder` cannot be written (read-only, forbidden) or its file
-    system has less than `needed_bytes` free."""
+def check_writable(folder: Path, what: str) -> Path:
+    """Raise StorageError when `folder` (or the parent it would be created in) is read-only or
+    forbidden; returns that existing folder."""
     landing = existing_ancestor(folder)
     if os.statvfs(landing).f_flag & os.ST_RDONLY:
         raise StorageError(f"cannot write {what} in {folder}: the file system there is read-only")
     if not os.access(landing, os.W_OK | os.X_OK):
         raise StorageError(f"cannot write {what} in {folder}: permission denied on {landing}")
-    free = shutil.disk_usage(landing).free
+    return landing
+
+
+def check_free_space(folder: Path, needed_bytes: int, what: str, advice: str) -> None:
+    """Raise StorageError when `folder` cannot be written (`check_writable`) or its file system
+    has less than `needed_bytes` free."""
+    free = shutil.disk_usage(check_writable(folder, what)).free
     if needed_bytes > free:
         raise StorageError(
             f"{what} needs {needed_bytes / 1e6:.1f} MB in {folder}, but only {free / 1e6:.1f} MB are free "

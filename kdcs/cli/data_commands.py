@@ -71,6 +71,7 @@ def prepare(
     old_workers: int | None = typer.Option(None, "--workers", hidden=True, help=OLD),
 ) -> None:
     """Decode every sample once into memory-mapped arrays plus a manifest."""
+    from kdcs.cli.inspect_view import show_skipped_rows
     from kdcs.jobs.prepare import prepare_scenarios
 
     with user_errors():
@@ -90,6 +91,7 @@ def prepare(
     )
     for r in results:
         console.print(f"  {r['name']}: {r['cache_dir']}")
+        show_skipped_rows(r["skipped_rows"])
 
 
 @data_app.command("inspect")

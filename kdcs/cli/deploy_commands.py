@@ -78,7 +78,14 @@ def track(
         f"{summary['slots']} slots in {summary['sequences']} sequences on {summary['backend']} ({summary['precision']}); "
         f"{summary['predictions']} predictions; latency median {latency['median']:.3f} ms, p95 {latency['p95']:.3f} ms"
     )
-    console.print(f"top-1 at the current slot: {summary['top1_current_slot']}", markup=False)
-    console.print(f"tracker: {summary['tracker']}", markup=False)
+    top1 = summary["top1_current_slot"]
+    console.print("top-1 at the current slot: " + (f"{top1:.3f}" if top1 is not None else "no prediction"))
+    stats = summary["tracker"]
+    missing = ", ".join(f"{modality} {count}" for modality, count in stats["missing"].items())
+    failed = sum(summary["decode_failures"].values())
+    console.print(
+        f"missing readings: {missing} ({failed} unreadable files); "
+        f"{stats['held']} held, {stats['zeroed']} zeroed ({summary['missing_policy']})"
+    )
     if out_csv is not None:
         console.print(f"per-slot predictions: {out_csv}")

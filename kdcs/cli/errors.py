@@ -21,7 +21,7 @@ def user_errors() -> Iterator[None]:
     from kdcs.data.errors import DataError
     from kdcs.deploy.source import DeployError
     from kdcs.models.weights import CheckpointError
-    from kdcs.storage import StorageError
+    from kdcs.storage import StorageError, is_write_failure, os_error_sentence
 
     with warnings.catch_warnings():
         warnings.simplefilter("always", KdcsDeprecationWarning)
@@ -31,8 +31,16 @@ def user_errors() -> Iterator[None]:
         except (
             ConfigError, DataError, CheckpointError, DeployError, StorageError, FileExistsError, FileNotFoundError
         ) as exc:  # fmt: skip
-            err_console.print("[bold red]error:[/bold red] " + escape(str(exc)))
-            raise typer.Exit(code=2) from None
+            _refuse(str(exc))
+        except OSError as exc:  # a full disk or a folder the user may not write: theirs to fix, not a bug
+            if not is_write_failure(exc):
+                raise
+            _refuse(os_error_sentence(exc))
+
+
+def _refuse(sentence: str) -> None:
+    err_console.print("[bold red]error:[/bold red] " + escape(sentence))
+    raise typer.Exit(code=2) from None
 
 
 def _show_deprecations(show_other):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from kdcs.cli.output import console, table
 
 HISTOGRAM_GROUP = 4  # beams per bar in the printed histogram
@@ -25,6 +27,17 @@ def _floor_table(split: str, floors: dict, horizon: int):
     return table(f"floors on the {split} split", ["floor", *slots, "mean"], rows)
 
 
+def show_skipped_rows(rows: list[dict], shown: int = 10) -> None:
+    """Why rows were left out under --skip-bad-rows: CSV line, column and reason of the first few."""
+    if not rows:
+        return
+    console.print(f"[yellow]skipped {len(rows)} bad rows[/yellow]")
+    for row in rows[:shown]:
+        console.print(f"  CSV line {row['csv_row']} ({row['column']}): {escape(row['reason'])}")
+    if len(rows) > shown:
+        console.print(f"  ... and {len(rows) - shown} more (--json lists every one)")
+
+
 def show_summary(summary: dict) -> None:
     console.rule(f"[bold]{summary['name']}[/bold]  {summary['root']}")
     length = summary["sequence_length"]
@@ -36,10 +49,7 @@ def show_summary(summary: dict) -> None:
     console.print("modalities: " + ", ".join(f"{m} ({n})" for m, n in summary["modalities"].items()))
     for note in summary["notes"]:
         console.print(f"[yellow]note:[/yellow] {note}")
-    if summary["skipped_rows"]:
-        console.print(f"[yellow]skipped {len(summary['skipped_rows'])} bad rows[/yellow]")
-        for row in summary["skipped_rows"][:10]:
-            console.print(f"  CSV line {row['csv_row']} ({row['column']}): {row['reason']}")
+    show_skipped_rows(summary["skipped_rows"])
     changes = summary["beam_changes"]
     if changes.get("steps"):
         fractions = ", ".join(f"|d|={k}: {v:.2f}" for k, v in changes["abs_change_fractions"].items())

@@ -16,7 +16,8 @@ def metrics_table(title: str, summary: dict) -> Table:
     rows = [[metric, *summary[metric]["per_slot"], summary[metric]["mean"]] for metric in SHOWN]
     if "power_loss_db" in summary:
         loss = summary["power_loss_db"]
-        rows.append(["power loss dB", *loss["per_slot"], loss["mean"]])
+        # negative: a "loss" printed as -1.2 reads like a gain, so the label says what it measures
+        rows.append(["chosen vs best beam power, dB (<= 0)", *loss["per_slot"], loss["mean"]])
     return table(f"{title} ({summary['num_windows']} windows)", ["metric", *names, "mean"], rows)
 
 

@@ -89,17 +89,19 @@ class PreparedData:
 def select_table(config: DataConfig) -> SampleTable:
     """The one scenario table named by the config (a folder, or `ap` inside a multi-AP root)."""
     if not config.scenario:
-        raise ConfigError("config key 'data.scenario' must name a scenario folder")
+        raise ConfigError("no scenario: give one with --scenario (config key 'data.scenario')")
     tables = read_scenario_set(Path(config.scenario), skip_bad_rows=config.skip_bad_rows)
     if config.ap is not None:
         if config.ap not in tables:
             raise ConfigError(
-                f"config key 'data.ap': {config.ap!r} is not under {config.scenario} (has {sorted(tables)})"
+                f"--ap (config key 'data.ap'): {config.ap!r} is not under {config.scenario} "
+                f"(it has {sorted(tables)})"
             )
         return tables[config.ap]
     if len(tables) != 1:
         raise ConfigError(
-            f"{config.scenario} holds {len(tables)} scenarios {sorted(tables)}; set 'data.ap' to one"
+            f"{config.scenario} holds {len(tables)} scenarios {sorted(tables)}; "
+            "choose one with --ap (config key 'data.ap')"
         )
     return next(iter(tables.values()))
 

@@ -32,6 +32,10 @@ NEEDS_TABLE_COLUMN = {
 }
 
 
+def _unreadable() -> None:
+    raise ValueError("the reading's file could not be read")
+
+
 @dataclass
 class SlotObservationReader:
     """Reads row after row of one table into observations for `modalities`.
@@ -102,6 +106,8 @@ class SlotObservationReader:
     def _read_other(self, modality: str, row: int) -> Any:
         table = self.table
         if modality == "gps":
+            if not np.all(np.isfinite(table.ue_latlon[row])):  # its file was unreadable (NaN in the table)
+                return self._decode("gps", _unreadable)
             return gps_to_local(table.bs_latlon[row : row + 1], table.ue_latlon[row : row + 1])[0]  # [4]
         if modality == "beam_history":
             first_of_sequence = self._previous_row is None

@@ -120,7 +120,9 @@ def replay(
     if backend == "onnx":
         options["threads"] = threads
     tracker, recorded = _tracker(Path(source), backend, precision, options)
-    table = read_scenario(Path(scenario), check_images=False)
+    # a slot whose camera, radar or GPS file is missing or unreadable is a missing reading, held
+    # or zeroed per the policy and counted, not a reason to refuse the whole replay
+    table = read_scenario(Path(scenario), check_images=False, sensor_cells_may_fail=True)
     model_backend = tracker.backend
     preprocess = preprocess or recorded or _default_preprocess(dict(model_backend.input_specs))
     reader = SlotObservationReader(table, tracker.modalities, preprocess, model_backend.num_beams)

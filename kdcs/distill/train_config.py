@@ -92,7 +92,8 @@ class TrainConfig:
         num_threads: torch intra-op threads; None leaves torch's default.
         device: "cpu", "cuda", "cuda:1", ...
         tensorboard: also write TensorBoard events under run_dir/tensorboard.
-        progress: show a progress bar per epoch (only when stderr is a terminal).
+        progress: show progress on stderr: a bar per epoch on a terminal, else (a log file, CI)
+            one plain line per epoch with the elapsed time and an estimate of the time left.
         optim: optimiser and schedule.
         ema_decay: validate, select and keep an exponential moving average of the weights with
             this decay per optimiser step (`kdcs.distill.weight_average`); None = the raw weights.
@@ -169,3 +170,25 @@ def build_optimizer(parameters: list[nn.Parameter], optim: OptimConfig) -> torch
     if optim.name == "adam":
         return torch.optim.Adam(parameters, lr=optim.lr, weight_decay=optim.weight_decay)
     return torch.optim.SGD(parameters, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
+
+
+def check_device(device: str, key: str, change: str | None = None) -> None:
+    """Raise ConfigError naming `key` unless `device` is a torch device this machine has, so a run
+    that asks for a GPU stops before any stage or file, not halfway through a job.
+    change: the override the message suggests (default `--set <key>=cpu`)."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(
+            f"config key '{key}': {device!r} is not a device (use cpu, cuda, cuda:1, mps)"
+        ) from None
+    available = {
+        "cpu": 1,
+        "cuda": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+        "mps": 1 if torch.backends.mps.is_available() else 0,
+    }.get(parsed.type, 0)
+    if available == 0 or (parsed.index or 0) >= available:
+        raise ConfigError(
+            f"config key '{key}' asks for {device!r}, which this machine does not have; "
+            f"choose one it has, e.g. {change or f'--set {key}=cpu'}"
+        )

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from kdcs.atomic_files import write_json_atomically
+from kdcs.atomic_files import write_json_atomically, write_text_atomically
 from kdcs.config import to_dict
 from kdcs.distill.batch_context import (
     batch_to_device,
@@ -121,7 +121,7 @@ class Trainer:
         self.averaged = self.average.module if self.average is not None else None
         # the model that is validated, selected and kept: the weight average when there is one
         self.kept = self.averaged if self.averaged is not None else self.model
-        self.logger = RunLogger(self.run_dir, config.tensorboard, config.progress)
+        self.logger = RunLogger(self.run_dir, config.tensorboard, config.progress, config.epochs)
 
     # ------------------------------------------------------------------ the run
 
@@ -130,9 +130,13 @@ class Trainer:
         resume: bool = False,
         until_epoch: int | None = None,
         start_weights: Mapping[str, Tensor] | None = None,
+        run_files: Mapping[str, str] | None = None,
     ) -> TrainResult:
         """Train up to config.epochs; resume=True continues from run_dir's last checkpoint (if any).
 
+        run_files: {file name: text} the caller keeps in run_dir (e.g. its resolved config),
+        written only once the start is accepted: a refused run (a checkpoint there without
+        resume, a checkpoint of another model) changes nothing in run_dir.
         A failure keeps the last checkpoint, or, before the first one, leaves run_dir as it was
         (`kdcs.distill.run_folder`); a full or read-only disk raises StorageError.
         until_epoch: pause after this epoch (the run is not finished: a later fit(resume=True)
@@ -145,6 +149,8 @@ class Trainer:
         check_room_for_an_epoch(self.run_dir, self.model)
         with kept_resumable_or_untouched(self.run_dir):
             state = self._start(resume)
+            for name, text in (run_files or {}).items():
+                write_text_atomically(self.run_dir / name, text)
             if start_weights is not None:
                 self._restart_from(start_weights)
             self.logger.start(state["history"])

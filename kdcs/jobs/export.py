@@ -13,6 +13,7 @@ from kdcs.data.prepared import prepare_data
 from kdcs.deploy.export import export_onnx
 from kdcs.deploy.source import DeployError, load_student
 from kdcs.jobs.evaluate import run_data_config
+from kdcs.storage import check_writable
 
 PARITY_SPLITS = ("test", "val", "train")
 
@@ -53,6 +54,7 @@ def export(
     """
     if parity_split is not None and parity_split not in PARITY_SPLITS:
         raise DeployError(f"--parity-split must be one of {PARITY_SPLITS} or none, got {parity_split!r}")
+    check_writable(Path(out_dir), "the export")
     batches, name = (
         run_split_batches(Path(checkpoint), parity_split, allow_teacher) if parity_split else (None, "")
     )

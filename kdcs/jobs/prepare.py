@@ -41,7 +41,7 @@ def prepare_scenarios(
                 "cache_dir": str(cache_dir),
                 "seconds": round(seconds, 2),
                 "samples_per_s": round(handle.num_samples / seconds, 1) if handle.status != "reused" else "-",
-                "skipped_rows": len(sample_table.skipped),
+                "skipped_rows": [vars(row) for row in sample_table.skipped],  # CSV line, column, why
                 "preprocess": to_dict(config),
             }
         )

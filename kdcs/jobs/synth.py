@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kdcs.config import load_config
 from kdcs.data.synthetic import SynthConfig, synthesize
+from kdcs.storage import check_writable, is_write_failure, write_failure
 
 
 def run_synth(
@@ -24,6 +25,15 @@ def run_synth(
     extra = [f"num_aps={aps}"] if aps is not None else []
     extra += [f"seed={seed}"] if seed is not None else []
     config = load_config(base, config_path, [*overrides, *extra])
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not overwrite:  # said here in the command's own words
+        raise FileExistsError(f"{out} is not empty; add --overwrite to replace it")
+    check_writable(out.parent, f"the scenario {out.name}")
     start = time.perf_counter()
-    manifest = synthesize(config, out, workers=workers, overwrite=overwrite)
+    try:
+        manifest = synthesize(config, out, workers=workers, overwrite=overwrite)
+    except OSError as error:  # synthesize removed its build folder
+        if not is_write_failure(error):
+            raise
+        raise write_failure(error, f"the scenario {out}", "free some space or choose another folder") from error
     return manifest, time.perf_counter() - start

@@ -6,6 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from kdcs.deploy.replay import replay
+from kdcs.deploy.source import DeployError
+from kdcs.deploy.tracker import MISSING_POLICIES
+
+BACKENDS = ("onnx", "torch")
+PRECISIONS = ("fp32", "int8")
 
 
 def track(
@@ -20,6 +25,16 @@ def track(
 ) -> dict[str, Any]:
     """`kdcs.deploy.replay.replay` of `scenario` with the export folder or checkpoint `model`;
     `out` gets one CSV row per slot."""
+    choices = {
+        "--backend": (backend, BACKENDS),
+        "--precision": (precision, PRECISIONS),
+        "--missing": (missing, MISSING_POLICIES),
+    }
+    for option, (value, known) in choices.items():
+        if value not in known:
+            raise DeployError(f"{option} must be one of {', '.join(known)}, got {value!r}")
+    if top_k < 1:
+        raise DeployError(f"--top-k must be at least 1, got {top_k}")
     return replay(
         scenario,
         model,

@@ -8,7 +8,6 @@ Test numbers are computed once, after selection on validation, from the selected
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import torch
 import yaml
 from torch import nn
 
-from kdcs.atomic_files import write_json_atomically, write_text_atomically
+from kdcs.atomic_files import write_json_atomically
 from kdcs.config import ConfigError, load_config, to_dict
 from kdcs.data.prepared import PreparedData, prepare_data
 from kdcs.distill.batch_context import feature_keys_read
@@ -25,6 +24,7 @@ from kdcs.distill.prediction import evaluate_split
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
 from kdcs.distill.run_config import RunConfig, checked_run_config, window_mismatch
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher, TeacherSource
+from kdcs.distill.train_config import check_device
 from kdcs.distill.trained_model import load_trained_model
 from kdcs.distill.trainer import Trainer
 from kdcs.models import build_model, fit_to_data
@@ -33,10 +33,9 @@ METRICS_JSON = "metrics.json"
 CONFIG_YAML = "config.yaml"
 
 
-def write_config(run_dir: Path, config: RunConfig) -> None:
-    """The resolved config, atomically, so a run can be repeated from its folder alone."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(run_dir / CONFIG_YAML, yaml.safe_dump(to_dict(config), sort_keys=False))
+def config_text(config: RunConfig) -> str:
+    """The resolved config as config.yaml holds it, so a run can be repeated from its folder alone."""
+    return yaml.safe_dump(to_dict(config), sort_keys=False)
 
 
 def _student(config: RunConfig, data: PreparedData) -> nn.Module:
@@ -46,7 +45,21 @@ def _student(config: RunConfig, data: PreparedData) -> nn.Module:
     if mismatch:
         raise ConfigError(f"config key 'model.{mismatch[0]}' {mismatch[1]}")
     torch.manual_seed(config.train.seed)
-    return build_model(fit_to_data(config.model, data))
+    model = build_model(fit_to_data(config.model, data))
+    _check_inputs(model, data, "config key 'model.architecture'")
+    return model
+
+
+def _check_inputs(model: nn.Module, data: PreparedData, what: str) -> None:
+    """One sentence, before training, when the model reads a modality the scenario does not have."""
+    available = set(data.cache.arrays) | {"beam_history"}
+    missing = [m for m in model.modalities if m not in available]
+    if missing:
+        raise ConfigError(
+            f"{what}: {model.config.architecture} reads {missing[0]!r}, which the scenario has no data for "
+            f"(it has {', '.join(data.cache.modalities)}); choose an architecture for its sensors "
+            "(e.g. gps-beam-student) or set model.modalities"
+        )
 
 
 def _teacher(config: RunConfig, recipe: dict) -> nn.Module | None:
@@ -98,9 +111,12 @@ def run_training(
     """
     run_dir = Path(run_dir)
     config = checked_run_config(config)  # before anything is written; config.yaml records the model's L and J
+    check_device(config.train.device, "train.device")
     recipe = merge_recipe(config.kd.recipe, config.kd.terms)
     teacher = _teacher(config, recipe)
     data = data or prepare_data(config.data, workers=workers)
+    if teacher is not None:
+        _check_inputs(teacher, data, f"the teacher {config.kd.teacher}")
     student = _student(config, data)
     modalities = tuple(
         dict.fromkeys([*student.modalities, *(teacher.modalities if teacher is not None else ())])
@@ -110,9 +126,9 @@ def run_training(
     example = next(iter(val))
     composer = build_composer(resolve_recipe(recipe, student, teacher, example))
     source = _teacher_source(config, teacher, composer, [train, val], teacher_outputs)
-    write_config(run_dir, config)
-    start = time.perf_counter()
-    result = Trainer(student, composer, train, val, config.train, run_dir, teacher=source).fit(resume=resume)
+    trainer = Trainer(student, composer, train, val, config.train, run_dir, teacher=source)
+    # config.yaml is written once the start is accepted: a refused run leaves the folder's own
+    result = trainer.fit(resume=resume, run_files={CONFIG_YAML: config_text(config)})
     metrics = {
         "name": config.name,
         "architecture": student.config.architecture,
@@ -124,7 +140,7 @@ def run_training(
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "stopped_reason": result.stopped_reason,
-        "train_seconds": round(time.perf_counter() - start, 2),
+        "train_seconds": round(result.seconds, 2),  # every epoch, those before a resume included
         "windows": data.counts(),
         "val": result.best_val,
         "test": evaluate_split(student, data, "test"),

@@ -15,7 +15,7 @@ from kdcs.data.windows import WindowBatcher, WindowSpec, build_windows
 from kdcs.deploy import replay
 from kdcs.models import ModelConfig, build_model
 from kdcs.models.weights import save_model_weights
-from tests.fixtures.scenario_factory import garble_image, make_scenario
+from tests.fixtures.scenario_factory import delete_file, garble_image, make_scenario, text_in_gps
 from tests.unit.test_export import trained_export
 
 MODALITIES = ("camera_motion", "gps", "beam_history")
@@ -83,6 +83,25 @@ def test_dropped_and_undecodable_inputs_are_counted_and_the_stream_goes_on(scena
     assert summary["decode_failures"]["camera"] == 1
     assert "camera_motion" in rows[3]["missing"]  # CSV line 5 = data row 4
     assert summary["tracker"]["zeroed"] == gps_dropped + 1 and summary["slots"] == 18
+
+
+def test_an_unreadable_gps_file_or_a_missing_image_is_one_missing_reading(scenario_and_student, tmp_path):
+    # Prepare: text in CSV line 5's GPS file, CSV line 7's image deleted
+    _, weights, _ = scenario_and_student
+    broken = make_scenario(
+        tmp_path / "scenario", num_sequences=2, sequence_length=9, modalities=("camera", "gps", "beam")
+    )
+    text_in_gps(broken, csv_row=5)
+    delete_file(broken, 7, "unit1_rgb")
+
+    # Execute
+    summary = replay(broken, weights, backend="torch", out_csv=tmp_path / "track.csv", missing_policy="hold")
+
+    # Assert: the replay went on; those readings were held and counted
+    rows = _rows(tmp_path / "track.csv")
+    assert summary["slots"] == 18 and summary["decode_failures"]["gps"] == 1
+    assert summary["decode_failures"]["camera"] == 1 and summary["tracker"]["held"] >= 2
+    assert "gps" in rows[3]["missing"].split(";") and "camera_motion" in rows[5]["missing"].split(";")
 
 
 def test_onnx_and_torch_replays_agree(tmp_path_factory, tmp_path):

@@ -129,6 +129,7 @@ def read_scenario(
     check_images: bool = True,
     expected_radar_shape: tuple[int, ...] | None = None,
     num_beams: int = NUM_BEAMS_DEFAULT,
+    sensor_cells_may_fail: bool = False,
 ) -> SampleTable:
     """Read and validate one scenario folder (or its CSV) into a SampleTable.
 
@@ -139,6 +140,9 @@ def read_scenario(
             (existence is always checked).
         expected_radar_shape: exact radar array shape required (e.g. (4, 256, 128)), or None.
         num_beams: codebook size; power files must hold this many values, beams are 1..num_beams.
+        sensor_cells_may_fail: keep a row whose camera, radar or vehicle-GPS cell is bad (missing or
+            unreadable file), that reading missing (its path stays and fails to decode; GPS is NaN):
+            a replay holds or zeroes it per slot instead of refusing the whole scenario.
     Output: SampleTable sorted by (seq_index, time or index), stable.
     Raises DataError naming the CSV, line and column of the first problem.
     """
@@ -146,7 +150,7 @@ def read_scenario(
     folder = csv_path.parent
     header, rows = _read_csv_rows(csv_path)
     columns = _columns_or_raise(csv_path, header)
-    reader = RowReader(folder, columns, check_images, expected_radar_shape, num_beams)
+    reader = RowReader(folder, columns, check_images, expected_radar_shape, num_beams, sensor_cells_may_fail)
     kept, skipped, first_line_of_index = [], [], {}
 
     def refuse_or_skip(line: int, position: int, cells: list[str], problem: RowProblem) -> None:
@@ -165,22 +169,35 @@ def read_scenario(
             continue
         first_line_of_index[fields["index"]] = line
         kept.append((line, position, cells, fields))
-    common_shape = _common_radar_shape(kept) if columns.radar is not None else None
-    for line, position, cells, fields in kept:
-        if common_shape is not None and fields["radar"][2] != common_shape:
-            refuse_or_skip(line, position, cells, _radar_shape_problem(fields["radar"], common_shape))
-    kept = [f for _, _, _, f in kept if common_shape is None or f["radar"][2] == common_shape]
+    kept = _without_odd_radar_shapes(kept, columns, refuse_or_skip)
     skipped.sort(key=lambda row: row.csv_row)
     if not kept:
         why = f"; first problem: line {skipped[0].csv_row}, {skipped[0].reason}" if skipped else ""
         raise DataError(f"{csv_path}: no usable data rows{why}.")
-    return _assemble(csv_path, header, columns, kept, skipped, num_beams, len(rows))
+    table = _assemble(csv_path, header, columns, kept, skipped, num_beams, len(rows))
+    for column, count in reader.failed_cells.items():
+        table.notes.append(f"{count} unreadable cells in {column!r} kept as missing readings")
+    return table
+
+
+def _without_odd_radar_shapes(
+    kept: list[tuple[int, int, list[str], dict]], columns, refuse_or_skip
+) -> list[dict]:
+    """The rows' fields, less those whose radar shape is not the one most rows hold (refused or skipped)."""
+    common = _common_radar_shape(kept) if columns.radar is not None else None
+    fields_kept = []
+    for line, position, cells, fields in kept:
+        if common is not None and fields["radar"][2] not in (common, None):
+            refuse_or_skip(line, position, cells, _radar_shape_problem(fields["radar"], common))
+        else:
+            fields_kept.append(fields)
+    return fields_kept
 
 
 def _common_radar_shape(kept: list[tuple[int, int, list[str], dict]]) -> tuple[int, ...] | None:
     """The radar shape most rows hold (the first seen on a tie): every cube or map must have it,
     or the cache would silently resize the odd one out (one such row differed by 18.6 dB)."""
-    shapes = Counter(fields["radar"][2] for _, _, _, fields in kept)
+    shapes = Counter(fields["radar"][2] for _, _, _, fields in kept if fields["radar"][2] is not None)
     return max(shapes, key=shapes.__getitem__) if shapes else None
 
 
@@ -287,7 +304,9 @@ def _assemble(
         power=power[order].astype(np.float32) if power is not None else None,
         camera_paths=camera,
         radar_paths=radar,
-        radar_kind=kept[0]["radar"][1] if columns.radar is not None else None,
+        radar_kind=next((f["radar"][1] for f in kept if f["radar"][1]), None)
+        if columns.radar is not None
+        else None,
         bs_latlon=bs[order] if bs is not None else None,
         ue_latlon=ue[order] if ue is not None else None,
         ue_latlon_column=columns.ue_gps_name,

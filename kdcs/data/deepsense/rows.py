@@ -7,6 +7,7 @@ one row's cells into checked values, raising `RowProblem(column, reason)` at the
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ RADAR_COLUMN = "unit1_radar"
 BS_GPS_COLUMN = "unit1_loc"
 UE_GPS_COLUMNS = ("unit2_loc_cal", "unit2_loc")  # calibrated first: much more accurate
 TIME_COLUMN = "time_stamp[UTC]"
+SENSOR_FIELDS = ("camera", "radar", "ue_gps")  # readings a replay can hold or zero when they fail
 
 
 class RowProblem(Exception):
@@ -95,9 +97,13 @@ class RowReader:
         check_images: bool,
         expected_radar_shape: tuple[int, ...] | None,
         num_beams: int,
+        sensor_cells_may_fail: bool = False,
     ):
         self.folder = os.fspath(Path(folder).resolve())
         self.check_images = check_images
+        # a replay keeps a row whose camera, radar or vehicle-GPS cell is bad, that reading missing
+        self.sensor_cells_may_fail = sensor_cells_may_fail
+        self.failed_cells: Counter[str] = Counter()  # column -> cells kept as missing readings
         self.expected_radar_shape = expected_radar_shape
         self.num_beams = num_beams
         self.radar_kind: str | None = None  # every radar file of a scenario must be the same kind
@@ -133,8 +139,21 @@ class RowReader:
             try:
                 fields[field] = parse(cells[position])
             except BadCell as problem:
-                raise RowProblem(column, str(problem)) from None
+                if not (self.sensor_cells_may_fail and field in SENSOR_FIELDS):
+                    raise RowProblem(column, str(problem)) from None
+                fields[field] = self._failed_reading(field, cells[position])
+                self.failed_cells[column] += 1
         return fields
+
+    def _failed_reading(self, field: str, cell: str) -> object:
+        """What stands for a bad sensor cell: a path that will fail to decode, or NaN coordinates."""
+        if field == "ue_gps":
+            return np.full(2, np.nan)
+        try:
+            path = self._path(cell)
+        except BadCell:  # an empty cell
+            path = Path(self.folder) / "(empty cell)"
+        return path if field == "camera" else (path, None, None)  # radar: kind and shape unknown
 
     def _path(self, cell: str) -> Path:
         return resolve_cell_path(self.folder, cell)
