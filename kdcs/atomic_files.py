@@ -13,12 +13,17 @@ from pathlib import Path
 from typing import Any
 
 
-def write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary sibling, fsync it, then os.replace it onto `path`."""
+def write_bytes_atomically(path: Path, data: bytes, mode: int = 0o666) -> None:
+    """Write `data` to a temporary sibling, fsync it, then os.replace it onto `path`.
+
+    mode: permission bits of the new file (before the umask); 0o600 for a private key, which is
+    then never readable by others, not even for a moment.
+    """
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with temporary.open("wb") as handle:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -58,11 +58,8 @@ class CentralConfig:
     """
 
     ap: str | None = "ap1"
-    model: ModelConfig = field(
-        default_factory=lambda: ModelConfig(
-            architecture="multimodal-teacher", modalities=("camera_motion", "radar", "gps", "beam_history")
-        )
-    )
+    # modalities None: those of the architecture, so changing only the architecture changes them too
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(architecture="multimodal-teacher"))
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=10, progress=False, tensorboard=False, patience=None)
     )
@@ -88,19 +85,35 @@ class FlowerConfig:
     """The Flower engine (engine=flower): a SuperLink, one SuperNode per edge node, `flwr run`.
 
     superlink: "host:port" of a running SuperLink to attach to; None = start one here on loopback.
+    host: the interface the SuperLink started here listens on (0.0.0.0: every interface, for
+        SuperNodes on other hosts; refused without TLS).
     port: the port of the SuperLink started here (0 = a free port chosen at start, so runs in
         parallel never collide).
     supernodes: start one SuperNode per edge node here. False = they run elsewhere, each started
         with --node-config 'node-name="<node name>"' against this run's SuperLink.
     join_timeout_s: how long the ServerApp waits for every node to join before round 1.
+    tls: "off" (--insecure), "auto" (a throw-away CA and keys in <run>/flower/credentials/) or
+        "files" (ca_certfile, and certfile + keyfile of a SuperLink started here: PEM files).
+    tls_hosts: host names or IPs besides loopback that the auto certificate is valid for.
+    node_auth: the SuperLink admits only SuperNodes whose public key kdcs registered; node_keys:
+        folder of <node>.pub (and <node>.key for SuperNodes started here) when tls="files".
+    See `kdcs.collab.flower.security`.
     Relative paths in the config resolve against each Flower process's working directory: that of
     `kdcs collab` for the processes it starts.
     """
 
     superlink: str | None = None
+    host: str = "127.0.0.1"
     port: int = 0
     supernodes: bool = True
     join_timeout_s: float = 120.0
+    tls: Literal["off", "auto", "files"] = "off"
+    ca_certfile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    tls_hosts: tuple[str, ...] = ()
+    node_auth: bool = False
+    node_keys: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,8 @@ class CollabConfig:
     dirichlet_alpha: skew of "dirichlet" partitions. node_timeout_s: a node slower than this is missing.
     runner: "sequential" (nodes in turn) or "processes" (one worker process per node step).
     workers: concurrent worker processes (None = CPU count).
+    max_reply_bytes: a node's reply larger than this is rejected before it is decoded
+        (`kdcs.collab.reply_screen`); the largest legitimate reply is a student's weights.
     """
 
     name: str = "collab"
@@ -161,6 +176,7 @@ class CollabConfig:
     seed: int = 0
     runner: Literal["sequential", "processes"] = "sequential"
     workers: int | None = None
+    max_reply_bytes: int = 64 * 2**20
     data: DataConfig = field(default_factory=DataConfig)
     student: ModelConfig = field(default_factory=lambda: ModelConfig(architecture="gps-beam-student"))
     train: TrainConfig = field(

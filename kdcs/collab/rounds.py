@@ -2,9 +2,9 @@
 
 Per round: the protocol configures an instruction per node; the loop encodes it (the run's payload
 encoding), records its bytes in the ledger and hands the bytes to `deliver`, which gets them to the
-node side and brings back what each node answered. Back at the centre the reply bytes are recorded
-and decoded against `protocol.reply_spec`; a malformed reply is rejected with a logged reason and
-never reaches `aggregate`. A node that failed or ran past `node_timeout_s` is recorded missing for
+node side and brings back what each node answered. Back at the centre the reply bytes are recorded,
+screened (size, announced tensors: `kdcs.collab.reply_screen`) and decoded against
+`protocol.reply_spec`; a malformed reply is rejected with a logged reason and never reaches `aggregate`. A node that failed or ran past `node_timeout_s` is recorded missing for
 the round, and the round completes with the others; every node is asked again the next round, so a
 node that comes back rejoins.
 """
@@ -19,6 +19,7 @@ from kdcs.collab.config import CollabConfig, payload_codec
 from kdcs.collab.ledger import ByteLedger
 from kdcs.collab.payload import Payload, PayloadError
 from kdcs.collab.protocol import HANDSHAKE_ROUND, Protocol, window_ids_spec
+from kdcs.collab.reply_screen import screen_reply
 
 LOG = logging.getLogger("kdcs.collab")
 
@@ -113,6 +114,7 @@ class Rounds:
         outcome.up_bytes = len(result.data)
         spec = window_ids_spec() if handshake else self.protocol.reply_spec(name, instruction)
         try:
+            screen_reply(result.data, spec, self.config.max_reply_bytes)  # before any array is built
             outcome.reply = Payload.decode(result.data, spec)
         except PayloadError as error:
             LOG.warning("round %s: reply of node %r rejected: %s", round, name, error)

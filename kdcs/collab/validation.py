@@ -11,8 +11,10 @@ from kdcs.collab.config import (
     central_student_config,
     node_model_config,
 )
+from kdcs.collab.flower.security import check_flower_security
 from kdcs.collab.protocols import PROTOCOLS
 from kdcs.config import ConfigError
+from kdcs.distill.train_config import check_device
 from kdcs.models import resolve_config
 
 
@@ -53,8 +55,11 @@ def validate_collab_config(config: CollabConfig) -> None:
         if unknown:
             raise ConfigError(f"node {node.name!r}: neighbour {unknown[0]!r} is not another node")
     _check_architectures(config)
+    check_device(config.train.device, "train.device")
+    check_device(config.central.train.device, "central.train.device")
     if config.engine == "flower":
         _check_flower(config.flower)
+        check_flower_security(config.flower, names)
 
 
 def _check_flower(flower: FlowerConfig) -> None:
@@ -91,6 +96,7 @@ def _check_ranges(config: CollabConfig) -> None:
         "dirichlet_alpha": config.dirichlet_alpha > 0,
         "node_timeout_s": config.node_timeout_s > 0,
         "workers": config.workers is None or config.workers >= 1,
+        "max_reply_bytes": config.max_reply_bytes >= 1,
     }
     for key, ok in checks.items():
         if not ok:

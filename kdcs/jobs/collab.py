@@ -8,7 +8,7 @@ from typing import Any
 from kdcs.collab.config import CollabConfig
 from kdcs.collab.flower.engine import run_flower
 from kdcs.collab.local_engine import run_local
-from kdcs.config import load_config
+from kdcs.config import ConfigError, load_config
 
 
 def run_collab(config: CollabConfig, run_dir: Path, *, workers: int | None = None) -> dict[str, Any]:
@@ -30,5 +30,11 @@ def collab(
     the run folder (default runs/<name>) and results.json's content."""
     extra = [f"engine={engine}"] if engine is not None else []
     config = load_config(CollabConfig(), config_path, [*overrides, *extra])
+    scenario = config.data.scenario
+    if scenario and not Path(scenario).exists():  # e.g. configs/collab/default.yaml before any synth
+        raise ConfigError(
+            f"config key 'data.scenario': {scenario} does not exist; write the default synthetic "
+            f"scenario there with `kdcs data synth {scenario}`, or point data.scenario at yours"
+        )
     run_dir = Path(out) if out is not None else Path("runs") / config.name
     return run_dir, run_collab(config, run_dir, workers=workers)

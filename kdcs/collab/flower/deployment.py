@@ -12,7 +12,9 @@ installation off (otherwise Flower would `uv sync` the app and could pull a CUDA
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -26,10 +28,12 @@ from kdcs.collab.flower.app_files import toml_literal
 from kdcs.collab.flower.edge_node import COLLAB_CONFIG, NODE_NAME
 from kdcs.collab.flower.layout import FlowerLayout
 from kdcs.collab.flower.processes import ProcessKeeper
+from kdcs.collab.flower.security import FlowerSecurity
 
 CONNECTION = "kdcs"
 LOOPBACK = "127.0.0.1"
 SUPERLINK = "superlink"
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def flower_command(name: str) -> str:
@@ -48,8 +52,15 @@ def free_port() -> int:
 
 
 class FlowerDeployment:
-    def __init__(self, config: CollabConfig, layout: FlowerLayout, config_path: Path) -> None:
+    def __init__(
+        self,
+        config: CollabConfig,
+        layout: FlowerLayout,
+        config_path: Path,
+        security: FlowerSecurity | None = None,
+    ) -> None:
         self.config, self.layout, self.config_path = config, layout, Path(config_path).resolve()
+        self.security = security or FlowerSecurity()
         self.keeper = ProcessKeeper()
         self.address = config.flower.superlink
 
@@ -73,8 +84,10 @@ class FlowerDeployment:
             port = self.config.flower.port or free_port()
             argv = [
                 flower_command("flower-superlink"),
-                "--insecure",
+                *self.security.superlink_args(),
                 "--disable-runtime-dependency-installation",
+                "--host",
+                self.config.flower.host,
                 "--port",
                 str(port),
             ]
@@ -82,6 +95,9 @@ class FlowerDeployment:
             _wait_for_port(port, process, self.layout.log(SUPERLINK))
             self.address = f"{LOOPBACK}:{port}"
         self._write_cli_connection()
+        if self.security.node_keys is not None:
+            for node in self.config.nodes:
+                self.register(node.name)
         if self.config.flower.supernodes:
             for node in self.config.nodes:
                 self.start_supernode(node.name)
@@ -93,7 +109,7 @@ class FlowerDeployment:
         )
         argv = [
             flower_command("flower-supernode"),
-            "--insecure",
+            *self.security.supernode_args(name),
             "--superlink",
             str(self.address),
             "--port",
@@ -106,6 +122,32 @@ class FlowerDeployment:
 
     def supernode(self, name: str) -> subprocess.Popen:
         return self.keeper.started[f"supernode-{name}"]
+
+    def register(self, name: str) -> None:
+        """Register node `name`'s public key at the SuperLink (`flwr supernode register`)."""
+        key = self.security.public_key(name)
+        done = self.flwr("supernode", "register", str(key), CONNECTION, "--format", "json", timeout=60)
+        try:
+            registered = bool(json.loads(done.stdout)["success"])
+        except (ValueError, KeyError, TypeError):
+            registered = False
+        if not registered:
+            raise RuntimeError(
+                f"the SuperLink did not register the public key {key} of node {name!r}:\n{done.stdout}{done.stderr}"
+            )
+
+    def refusals(self) -> dict[str, str]:
+        """{node: why} for the SuperNodes started here that gave up on their own (a SuperNode the
+        SuperLink refuses, e.g. one whose key is not registered, or that cannot verify the
+        SuperLink's certificate, exits with a Flower exit code)."""
+        refused = {}
+        for node in self.config.nodes:
+            process = self.keeper.started.get(f"supernode-{node.name}")
+            if process is not None and process.poll() is not None and process.returncode > 0:
+                refused[node.name] = exit_reason(
+                    self.layout.log(f"supernode-{node.name}"), process.returncode
+                )
+        return refused
 
     def flwr(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
         """Run the `flwr` CLI against this deployment's SuperLink connection."""
@@ -136,9 +178,24 @@ class FlowerDeployment:
         home.mkdir(parents=True, exist_ok=True)
         text = (
             f'[superlink]\ndefault = "{CONNECTION}"\n\n'
-            f'[superlink.{CONNECTION}]\naddress = "{self.address}"\ninsecure = true\n'
+            f'[superlink.{CONNECTION}]\naddress = "{self.address}"\n{self.security.cli_connection()}'
         )
         write_text_atomically(home / "config.toml", text)
+
+
+def exit_reason(log: Path, returncode: int) -> str:
+    """Flower's own words for why a process exited: its exit code and the lines after it in its log."""
+    lines = [ANSI_CODES.sub("", line).strip() for line in log.read_text(errors="replace").splitlines()]
+    marks = [i for i, line in enumerate(lines) if "Exit Code:" in line]
+    if not marks:
+        return f"exited with code {returncode}; see {log}"
+    code = lines[marks[-1]].rpartition("Exit Code:")[2].strip()
+    words = []
+    for line in lines[marks[-1] + 1 :]:
+        if not line or line.startswith("For more information"):
+            break
+        words.append(line)
+    return f"exited with Flower exit code {code}: {' '.join(words)}"
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:

@@ -15,6 +15,7 @@ is stopped with `flwr stop`).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,11 +27,13 @@ from kdcs.collab.flower.app_files import write_flower_app
 from kdcs.collab.flower.deployment import CONNECTION, SUPERLINK, FlowerDeployment
 from kdcs.collab.flower.layout import FlowerLayout
 from kdcs.collab.flower.node_state import state_path
+from kdcs.collab.flower.security import FlowerSecurity
 from kdcs.collab.node_setup import DataViews, build_edge_nodes
 from kdcs.collab.run_folder import RESULTS_JSON, refuse_finished_run, write_run_config
 from kdcs.collab.validation import validate_collab_config
 from kdcs.config import ConfigError
 
+LOG = logging.getLogger("kdcs.collab")
 FINISHED = "finished"
 COMPLETED = "finished:completed"
 
@@ -56,8 +59,11 @@ def run_flower(
     config_path = write_run_config(config, run_dir)
     layout = FlowerLayout(run_dir)
     layout.error_json.unlink(missing_ok=True)
+    layout.refused_json.unlink(missing_ok=True)
     write_flower_app(layout.app_dir, config_path)
-    with FlowerDeployment(config, layout, config_path) as deployment:
+    names = [node.name for node in config.nodes]
+    security = FlowerSecurity.prepare(config.flower, names, layout.credentials)
+    with FlowerDeployment(config, layout, config_path, security) as deployment:
         deployment.start()
         if on_start is not None:
             on_start(deployment)
@@ -80,10 +86,12 @@ def _submit(deployment: FlowerDeployment) -> int:
 
 def _follow(deployment: FlowerDeployment, run_id: int) -> dict[str, Any]:
     """Wait for the run to finish (while noting every process Flower starts); returns its `flwr ls` entry."""
+    refused: dict[str, str] = {}
     while True:
         streamer = deployment.stream_logs(run_id)
         while streamer.poll() is None:
             deployment.keeper.watch()
+            refused = _note_refusals(deployment, refused)
             superlink = deployment.keeper.started.get(SUPERLINK)
             if superlink is not None and superlink.poll() is not None:
                 raise RuntimeError(f"the Flower SuperLink died; see {deployment.layout.log(SUPERLINK)}")
@@ -92,6 +100,17 @@ def _follow(deployment: FlowerDeployment, run_id: int) -> dict[str, Any]:
         if str(status.get("status", "")).startswith(FINISHED):
             return status
         time.sleep(2.0)  # the log stream ended before the run (a dropped connection): follow it again
+
+
+def _note_refusals(deployment: FlowerDeployment, noted: dict[str, str]) -> dict[str, str]:
+    """Tell the ServerApp (flower/refused.json) which SuperNodes the SuperLink turned away."""
+    refused = deployment.refusals()
+    if refused != noted:
+        for name, why in refused.items():
+            if name not in noted:
+                LOG.warning("SuperNode of node %r %s", name, why)
+        write_json_atomically(deployment.layout.refused_json, refused)
+    return refused
 
 
 def _stop(deployment: FlowerDeployment, run_id: int) -> None:

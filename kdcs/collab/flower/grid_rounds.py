@@ -22,8 +22,9 @@ from kdcs.collab.flower.records import content, control_of, payload_of
 from kdcs.collab.flower.roster import Roster
 from kdcs.collab.flower.traffic import TrafficLog
 from kdcs.collab.ledger import ByteLedger
+from kdcs.collab.payload import Payload
 from kdcs.collab.protocol import Protocol
-from kdcs.collab.rounds import Delivered, Rounds
+from kdcs.collab.rounds import Delivered, NodeOutcome, Rounds, round_row
 
 STEP = "step"
 
@@ -81,6 +82,17 @@ class GridRounds(Rounds):
                 self.traffic.record(round, name, "up", STEP, reply, len(data))
                 results[name] = Delivered(True, data, seconds=float(control.get("seconds", 0.0)))
         return results
+
+    def play(
+        self, round: int, instructions: Mapping[str, Payload], handshake: bool = False
+    ) -> list[NodeOutcome]:
+        """The shared round, plus a missing row for every node whose SuperNode was refused at join."""
+        outcomes = super().play(round, instructions, handshake)
+        for name, why in self.roster.refused.items():
+            reason = f"never joined: its SuperNode {why}"
+            self.ledger.record_missing(round, name, reason)
+            self.rows.append(round_row(round, NodeOutcome(name, "missing", reason=reason)))
+        return outcomes
 
     def _restarted(self, sent_to: Mapping[str, int]) -> set[str]:
         """Nodes that rejoined under another Flower node id than the one their message went to."""

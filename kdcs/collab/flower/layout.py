@@ -7,10 +7,14 @@ flower/home/<part>/    FLWR_HOME of the SuperLink, of each SuperNode and of the 
 flower/logs/           superlink.log, supernode-<name>.log, flwr-run.log, serverapp.log
 flower/traffic.csv     Flower's sizes of every message (see traffic.py)
 flower/error.json      why the ServerApp failed, when it did
+flower/credentials/    flower.tls=auto: the throw-away CA, SuperLink certificate and node keys
+flower/refused.json    SuperNodes started here that the SuperLink refused ({node: why}); the
+                       ServerApp stops waiting for them and records them missing
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
@@ -43,3 +47,18 @@ class FlowerLayout:
     @property
     def processes_json(self) -> Path:
         return self.root / "processes.json"
+
+    @property
+    def credentials(self) -> Path:
+        return self.root / "credentials"
+
+    @property
+    def refused_json(self) -> Path:
+        return self.root / "refused.json"
+
+    def refusals(self) -> dict[str, str]:
+        """The refused SuperNodes the engine noted so far ({} when none, or not yet readable)."""
+        try:
+            return dict(json.loads(self.refused_json.read_text()))
+        except (OSError, ValueError, TypeError):
+            return {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 
 from flwr.app import Message, MessageType
 from flwr.serverapp import Grid
@@ -29,8 +30,23 @@ JOIN_ROUND = "join"
 
 
 class Roster:
-    def __init__(self, grid: Grid, names: list[str], traffic: TrafficLog, reply_timeout: float) -> None:
+    """names: the nodes taking part (those refused at join time are moved to `refused`).
+
+    refusals: returns {node: why} for SuperNodes known to have given up (the engine's
+    flower/refused.json): join_all stops waiting for them.
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        names: list[str],
+        traffic: TrafficLog,
+        reply_timeout: float,
+        refusals: Callable[[], dict[str, str]] = dict,
+    ) -> None:
         self.grid, self.names, self.traffic, self.reply_timeout = grid, list(names), traffic, reply_timeout
+        self.refusals = refusals
+        self.refused: dict[str, str] = {}  # node -> why it never joined (missing from every round)
         self.ids: dict[str, int] = {}
         self.cards: dict[str, NodeCard] = {}
         self.heard: set[int] = set()  # node ids that answered a join (joined, or were turned away)
@@ -38,12 +54,22 @@ class Roster:
         self.pending: dict[str, int] = {}  # join message id -> node id
 
     def join_all(self, timeout: float) -> dict[str, NodeCard]:
-        """Wait until every node has joined; returns their cards in config order."""
+        """Wait until every node has joined or was refused; returns the cards of those that joined,
+        in config order. Refused nodes leave `names` for `refused`."""
         deadline = time.monotonic() + timeout
         while True:
             self.poll()
             absent = [name for name in self.names if name not in self.ids]
-            if not absent:
+            refused = {name: why for name, why in self.refusals().items() if name in absent}
+            if absent and len(refused) == len(absent) == len(self.names):
+                raise RuntimeError(f"no node could join the Flower run: {refused}")
+            if len(refused) == len(absent):
+                for name, why in refused.items():
+                    LOG.warning(
+                        "node %r never joined (its SuperNode %s): missing from every round", name, why
+                    )
+                self.refused = refused
+                self.names = [name for name in self.names if name not in refused]
                 return {name: self.cards[name] for name in self.names}
             if time.monotonic() >= deadline:
                 raise TimeoutError(

@@ -55,7 +55,9 @@ def serve(grid: Grid, config: CollabConfig, run_dir: Path) -> None:
     views = DataViews(config)
     centre = Centre(config, views, run_dir)
     traffic = TrafficLog()
-    roster = Roster(grid, [node.name for node in config.nodes], traffic, config.node_timeout_s)
+    names = [node.name for node in config.nodes]
+    refusals = FlowerLayout(run_dir).refusals
+    roster = Roster(grid, names, traffic, config.node_timeout_s, refusals)
     cards = roster.join_all(config.flower.join_timeout_s)
     protocol = PROTOCOLS[config.protocol](config, cards, centre)
     protocol.setup()
@@ -63,7 +65,12 @@ def serve(grid: Grid, config: CollabConfig, run_dir: Path) -> None:
     start = time.perf_counter()
     rows = GridRounds(config, protocol, ledger, grid, roster, traffic).run()
     seconds = time.perf_counter() - start
-    nodes = evaluate_nodes(grid, roster, traffic, config.node_timeout_s)
+    evaluated = evaluate_nodes(grid, roster, traffic, config.node_timeout_s)
+    never_joined = {
+        name: {"status": "missing", "reason": f"never joined: its SuperNode {why}"}
+        for name, why in roster.refused.items()
+    }
+    nodes = {name: {**evaluated, **never_joined}[name] for name in names}
     central = {label: node_result(node, config) for label, node in protocol.central_nodes().items()}
     results = collab_results(config, seconds, nodes, central, centre, ledger)
     traffic.to_csv(FlowerLayout(run_dir).traffic_csv)
