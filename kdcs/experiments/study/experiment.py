@@ -34,6 +34,7 @@ from kdcs.experiments.study.resolve import (
     ModelRun,
     StudyPaths,
     TeacherOutputsRun,
+    check_devices,
     collab_runs,
     common_run,
     model_runs,
@@ -168,6 +169,7 @@ def run_experiment(
     out = Path(out)
     paths, runs, collabs = resolve_study(config, out)
     outputs = teacher_output_runs(config, out)
+    check_devices(config, runs)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / EXPERIMENT_YAML, yaml.safe_dump(to_dict(config), sort_keys=False))
     data_aps = [run.config.data.ap for run in runs] + [ap for c in collabs for ap in collab_aps(c)]

@@ -23,6 +23,7 @@ from kdcs.config import ConfigError, merge, to_dict
 from kdcs.data.prepared import DataConfig
 from kdcs.distill.recipes import NAMED_RECIPES, merge_recipe, needs_teacher
 from kdcs.distill.run_config import RunConfig, checked_run_config
+from kdcs.distill.train_config import check_device
 from kdcs.experiments.study.config import ExperimentConfig
 
 TEACHER, SELF_KD = "teacher", "teacher-self-kd"
@@ -249,6 +250,22 @@ def _outputs_run(config: ExperimentConfig, run: ModelRun, paths: StudyPaths, vie
         paths.teacher_outputs / f"{stage}.safetensors",
         run.seed,
     )
+
+
+def check_devices(config: ExperimentConfig, runs: list[ModelRun]) -> None:
+    """Every device the study's models name exists on this machine: checked before any stage runs,
+    not in resolution, so a GPU study still resolves (and can be inspected) anywhere."""
+    students = {student.name: index for index, student in enumerate(config.students)}
+    for run in runs:
+        key = (
+            "teacher"
+            if run.id == TEACHER
+            else "self_kd"
+            if run.id == SELF_KD
+            else f"students[{students[run.group]}].run"
+        )
+        # most often set once for every model, so the fix names the common key
+        check_device(run.config.train.device, f"{key}.train.device", "--set common.train.device=cpu")
 
 
 def collab_runs(config: ExperimentConfig, paths: StudyPaths) -> list[CollabRun]:
