@@ -24,12 +24,12 @@ runner = CliRunner()
 
 def refused(result, *words: str) -> str:
     """The one error sentence of a refused command (exit code 2), checked for `words`."""
-    lines = [line for line in result.output.splitlines() if line.strip()]
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert result.exit_code == 2, result.output
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert len(errors) == 1 and "Traceback" not in result.output, result.output  # (a warning may precede it)
     for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
+        assert word in errors[0], errors[0]
+    return errors[0]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

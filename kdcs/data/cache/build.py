@@ -44,7 +44,7 @@ from kdcs.storage import (
     write_failure,
 )
 
-SPACE_ADVICE = "free some space or choose another cache folder (--cache or $KDCS_CACHE_DIR)"
+SPACE_ADVICE = "free some space or choose another cache folder"
 
 
 @dataclass

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from kdcs.experiments.study.config import ExperimentConfig
 from kdcs.experiments.study.resolve import TEACHER_PROTOCOLS, CollabRun, ModelRun
+from kdcs.models import resolve_config
 
 PAPER_EPOCHS, PAPER_FRAME = 100, (224, 224)
 
@@ -77,7 +78,7 @@ def budget_notes(
                 "uses the study's teacher as is"
                 if central.teacher
                 else f"trains its own central teacher ({central.model.architecture} on "
-                f"{'+'.join(central.model.modalities or ())}, {central.train.epochs} epoch(s))"
+                f"{'+'.join(resolve_config(central.model).modalities)}, {central.train.epochs} epoch(s))"
             )
             label = run.name if run.name == run.config.protocol else f"{run.name} ({run.config.protocol})"
             notes.append(f"Collaboration run {label} {source}.")
