@@ -34,7 +34,7 @@ def collab(
     if scenario and not Path(scenario).exists():  # e.g. configs/collab/default.yaml before any synth
         raise ConfigError(
             f"config key 'data.scenario': {scenario} does not exist; write the default synthetic "
-            f"scenario there with `kdcs data synth {scenario}`, or point data.scenario at yours"
+            f"scenario there with `kdcs data synth --out {scenario}`, or point data.scenario at yours"
         )
     run_dir = Path(out) if out is not None else Path("runs") / config.name
     return run_dir, run_collab(config, run_dir, workers=workers)

@@ -73,7 +73,9 @@ def test_a_radar_cube_of_another_shape_stops_prepare(tmp_path):
     folder = make_scenario(tmp_path / "ap1", num_sequences=2, sequence_length=5, modalities=("radar", "beam"))
     wrong_radar_shape(folder, 4, shape=(4, 16, 8))
 
-    result = runner.invoke(app, ["data", "prepare", str(folder), "--cache", str(tmp_path / "cache")])
+    result = runner.invoke(
+        app, ["data", "prepare", "--scenario", str(folder), "--out", str(tmp_path / "cache")]
+    )
 
     refused(result, "line 4", "'unit1_radar'", "(4, 16, 8)", "(4, 32, 8)")
     assert not (tmp_path / "cache").exists()
@@ -84,7 +86,17 @@ def test_a_full_disk_stops_prepare_and_train_with_nothing_left(scenario, full_di
         tmp_path / "ap1", num_sequences=2, sequence_length=6, modalities=("camera", "beam")
     )
     prepare = runner.invoke(
-        app, ["data", "prepare", str(cameras), "--cache", str(full_disk), "--set", "camera_size=[128,128]"]
+        app,
+        [
+            "data",
+            "prepare",
+            "--scenario",
+            str(cameras),
+            "--out",
+            str(full_disk),
+            "--set",
+            "camera_size=[128,128]",
+        ],
     )
     train = runner.invoke(app, train_args(scenario, full_disk / "run", "model.hidden=512"))
 
@@ -95,10 +107,12 @@ def test_a_full_disk_stops_prepare_and_train_with_nothing_left(scenario, full_di
 
 def test_a_read_only_folder_is_one_sentence_for_every_writer(scenario, teacher, read_only):  # noqa: F811
     results = {
-        "synth": runner.invoke(app, ["data", "synth", str(read_only / "s"), "--tiny"]),
-        "prepare": runner.invoke(app, ["data", "prepare", str(scenario), "--cache", str(read_only)]),
+        "synth": runner.invoke(app, ["data", "synth", "--out", str(read_only / "s"), "--quick"]),
+        "prepare": runner.invoke(
+            app, ["data", "prepare", "--scenario", str(scenario), "--out", str(read_only)]
+        ),
         "train": runner.invoke(app, train_args(scenario, read_only / "run")),
-        "export": runner.invoke(app, ["export", str(teacher), "--out", str(read_only / "onnx")]),
+        "export": runner.invoke(app, ["export", "--model", str(teacher), "--out", str(read_only / "onnx")]),
     }
 
     for name, result in results.items():
@@ -109,7 +123,7 @@ def test_a_read_only_folder_is_one_sentence_for_every_writer(scenario, teacher, 
 def test_prepare_says_why_it_skipped_each_row(tmp_path):
     folder = make_scenario(tmp_path / "ap1", num_sequences=2, sequence_length=5, modalities=("gps", "beam"))
     text_in_gps(folder, 4)
-    args = ["data", "prepare", str(folder), "--cache", str(tmp_path / "cache"), "--skip-bad-rows"]
+    args = ["data", "prepare", "--scenario", str(folder), "--out", str(tmp_path / "cache"), "--skip-bad-rows"]
 
     shown = runner.invoke(app, args)
     listed = runner.invoke(app, [*args, "--json"])
@@ -126,9 +140,11 @@ def test_errors_speak_the_command_line_not_python(scenario, teacher, tmp_path): 
     for ap in ("ap1", "ap2"):
         make_scenario(root / ap, num_sequences=2, sequence_length=5, modalities=("gps", "beam"))
 
-    synth_again = runner.invoke(app, ["data", "synth", str(root), "--tiny"])
+    synth_again = runner.invoke(app, ["data", "synth", "--out", str(root), "--quick"])
     no_ap = runner.invoke(app, train_args(root, tmp_path / "run"))
-    bad_policy = runner.invoke(app, ["track", str(scenario), "--model", str(teacher), "--missing", "guess"])
+    bad_policy = runner.invoke(
+        app, ["track", "--scenario", str(scenario), "--model", str(teacher), "--missing", "guess"]
+    )
 
     refused(synth_again, "is not empty; add --overwrite")
     refused(no_ap, "holds 2 scenarios ['ap1', 'ap2']; choose one with --ap")
@@ -137,7 +153,9 @@ def test_errors_speak_the_command_line_not_python(scenario, teacher, tmp_path): 
 
 
 def test_track_prints_sentences_not_dicts(scenario, teacher):  # noqa: F811
-    result = runner.invoke(app, ["track", str(scenario), "--model", str(teacher), "--backend", "torch"])
+    result = runner.invoke(
+        app, ["track", "--scenario", str(scenario), "--model", str(teacher), "--backend", "torch"]
+    )
 
     assert result.exit_code == 0, result.output
     assert "{" not in result.output and "missing readings: gps 0, beam_history 0" in result.output

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from kdcs.collab import CollabConfig
-from kdcs.collab.config import validate_collab_config
 from kdcs.collab.flower.credentials import make_node_keys, make_tls_files
 from kdcs.collab.flower.security import FlowerSecurity
+from kdcs.collab.validation import validate_collab_config
 from kdcs.config import ConfigError, load_config
 
 NODES = "nodes=[{name: n1}, {name: n2}]"

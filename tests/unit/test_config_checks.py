@@ -28,7 +28,7 @@ def test_devices_this_machine_lacks_are_refused_naming_the_key():
 def test_an_experiment_asking_for_an_absent_gpu_stops_before_any_stage(tmp_path):
     result = runner.invoke(
         app,
-        ["run", str(REPO_ROOT / "configs/experiments/paper-camera.yaml"), "--out", str(tmp_path / "study"),
+        ["run", "--config", str(REPO_ROOT / "configs/experiments/paper-camera.yaml"), "--out", str(tmp_path / "study"),
          "--set", f"common.train.device={ABSENT_GPU}"],
     )  # fmt: skip
 
@@ -55,5 +55,5 @@ def test_collab_on_a_scenario_not_written_yet_says_how_to_write_it(tmp_path):
               "--out", str(tmp_path / "run")],
     )  # fmt: skip
 
-    assert result.exit_code == 2 and f"kdcs data synth {tmp_path / 'synthetic'}" in result.output
+    assert result.exit_code == 2 and f"kdcs data synth --out {tmp_path / 'synthetic'}" in result.output
     assert not (tmp_path / "run").exists()

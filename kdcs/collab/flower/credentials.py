@@ -1,6 +1,7 @@
 """Throw-away TLS and node-authentication credentials for a Flower deployment (`flower.tls=auto`).
 
-Everything is made with the `cryptography` library (no hand-rolled crypto):
+Everything is made with the `cryptography` library (no hand-rolled crypto), imported inside the
+functions: it takes about 0.2 s to load, which only runs that make credentials should pay:
 - a certificate authority: an EC P-384 key and a self-signed CA certificate (ca.crt), valid for
   `VALID_DAYS`; its key is not written anywhere (nothing else is ever signed with it);
 - the SuperLink's certificate (superlink.crt, signed by that CA) and key (superlink.key), valid
@@ -19,13 +20,12 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from kdcs.atomic_files import write_bytes_atomically
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 VALID_DAYS = 30
 
@@ -40,10 +40,15 @@ class TlsFiles:
 
 
 def _name(common_name: str) -> x509.Name:
+    from cryptography import x509  # heavy (~0.2 s): loaded only by runs that make credentials
+    from cryptography.x509.oid import NameOID  # (the same)
+
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 def _subject_names(hosts: Iterable[str]) -> list[x509.GeneralName]:
+    from cryptography import x509  # heavy: loaded only by runs that make credentials
+
     names: list[x509.GeneralName] = []
     for host in dict.fromkeys(hosts):
         try:
@@ -56,6 +61,9 @@ def _subject_names(hosts: Iterable[str]) -> list[x509.GeneralName]:
 def _certificate(
     subject: str, public_key, issuer: str, signing_key, *, is_ca: bool, hosts: Iterable[str] = ()
 ) -> x509.Certificate:
+    from cryptography import x509  # heavy: loaded only by runs that make credentials
+    from cryptography.hazmat.primitives import hashes  # (the same)
+
     now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
@@ -78,6 +86,9 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def make_tls_files(folder: Path, hosts: Iterable[str], authority: str = "kdcs throw-away CA") -> TlsFiles:
     """A fresh CA and a SuperLink certificate valid for `hosts` (names or IP addresses), in `folder`."""
+    from cryptography.hazmat.primitives import serialization  # heavy: only runs that make credentials
+    from cryptography.hazmat.primitives.asymmetric import ec  # (the same)
+
     folder.mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP384R1())
     ca_cert = _certificate(authority, ca_key.public_key(), authority, ca_key, is_ca=True)
@@ -100,6 +111,9 @@ def make_tls_files(folder: Path, hosts: Iterable[str], authority: str = "kdcs th
 
 def make_node_keys(folder: Path, name: str) -> tuple[Path, Path]:
     """(private key, public key) files of SuperNode `name`: `<name>.key` (OpenSSH), `<name>.pub` (SSH)."""
+    from cryptography.hazmat.primitives import serialization  # heavy: only runs that make credentials
+    from cryptography.hazmat.primitives.asymmetric import ec  # (the same)
+
     folder.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP384R1())
     private, public = folder / f"{name}.key", folder / f"{name}.pub"

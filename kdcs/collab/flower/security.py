@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kdcs.collab.flower.credentials import make_node_keys, make_tls_files
 from kdcs.config import ConfigError
 
 TLS_MODES = ("off", "auto", "files")
@@ -93,9 +94,6 @@ class FlowerSecurity:
         if flower.tls == "off":
             return cls()
         if flower.tls == "auto":
-            # cryptography takes ~0.2 s to import: only runs that make credentials pay for it
-            from kdcs.collab.flower.credentials import make_node_keys, make_tls_files
-
             files = make_tls_files(credentials_dir, [*LOOPBACK_HOSTS, *flower.tls_hosts])
             if flower.node_auth:
                 for name in node_names:
