@@ -56,7 +56,8 @@ def run_and_report(
     for sentence in results["findings"]:
         console.print(f"- {escape(sentence)}")
     console.print(
-        f"report: {run_dir / 'report.md'} (results.json, plots/); {results['timing']['total_s']:.0f} s"
+        f"report: {run_dir / 'report.md'} (results.json, plots/); {results['timing']['total_s']:.0f} s wall, "
+        f"{results['timing'].get('cpu_seconds', float('nan')):.0f} CPU-seconds"
     )
 
 

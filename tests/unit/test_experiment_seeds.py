@@ -176,3 +176,5 @@ def test_report_flags_a_model_that_hit_its_cap_while_improving():
         "8 of 9 trained models stopped" in s and "camera/logit (seed 1" in s for s in results["findings"]
     )
     assert "| camera/logit | 0.370 ± 0.010 | 0.330 ± 0.010 | 0.350 ± 0.010 |" in text
+    assert "## The paper's table, this run" in text
+    assert "| camera (ds-student, L=8) | KD: logit | 0.350 ± 0.010 | - | - |" in text

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kdcs.experiments.report.findings import mean_node_top1, mean_node_top1_std, with_spread
+from kdcs.experiments.report.findings import (
+    NO_KD,
+    SELF_KD,
+    TEACHER,
+    best_kd_on_validation,
+    groups,
+    mean_node_top1,
+    mean_node_top1_std,
+    with_spread,
+)
 
 SLOT_METRICS = (("top1", "Top-1"), ("top3", "Top-3"), ("top5", "Top-5"), ("dba", "Official DBA"))
 PLOTS = (
@@ -58,6 +67,42 @@ def _with_spreads(metric: Mapping[str, Any]) -> list[str]:
     return [
         *(with_spread(value, std) for value, std in zip(metric["per_slot"], stds, strict=True)),
         with_spread(metric["mean"], metric.get("std")),
+    ]
+
+
+def _mean_text(entry: Mapping[str, Any], key: str) -> str:
+    metric = entry["test"].get(key)
+    return with_spread(metric["mean"], metric.get("std")) if metric else "-"
+
+
+def paper_table(results: Mapping[str, Any]) -> list[str]:
+    """The paper's table (PAPER.md section 5) in this study's terms: teacher, teacher + self-KD, and per
+    student the no-KD model and the KD model picked on validation; mean test top-1 / top-5 / official DBA."""
+    models = results["models"]
+    rows = [
+        [name, "", *(_mean_text(models[model_id], key) for key in ("top1", "top5", "dba"))]
+        for name, model_id in (("teacher", TEACHER), ("teacher + self-KD", SELF_KD))
+        if model_id in models
+    ]
+    for group, recipes in groups(results).items():
+        entry = models[next(iter(recipes.values()))]
+        label = f"{group} ({entry['architecture']}, L={entry['history']})"
+        if NO_KD in recipes:
+            no_kd = models[recipes[NO_KD]]
+            rows.append([label, "no KD", *(_mean_text(no_kd, key) for key in ("top1", "top5", "dba"))])
+        best = best_kd_on_validation(results, recipes)
+        if best is not None:
+            kd = models[best]
+            recipe = f"KD: {kd['recipe']}"
+            rows.append([label, recipe, *(_mean_text(kd, key) for key in ("top1", "top5", "dba"))])
+    if not rows:
+        return []
+    return [
+        "## The paper's table, this run",
+        "",
+        "Mean over slots of the test split; each student's KD row is the recipe picked on validation.",
+        "",
+        *_table(["model", "KD", "top-1", "top-5", "official DBA"], rows),
     ]
 
 
@@ -251,6 +296,7 @@ def render(results: Mapping[str, Any]) -> str:
         "",
         *(f"- {sentence}" for sentence in results.get("findings", [])),
         "",
+        *paper_table(results),
         *paper_section(results),
         *dataset_section(results),
         "## Accuracy",

@@ -11,7 +11,11 @@ from kdcs.experiments.report.findings import mean_node_top1, mean_node_top1_std,
 
 
 def models_table(results: Mapping[str, Any]) -> Table:
-    table = Table(title="test split, means over slots (models selected on validation)", title_justify="left")
+    seeds = max((len(entry.get("seeds", [])) for entry in results["models"].values()), default=1)
+    over = f", mean ± std over {seeds} seeds" if seeds > 1 else ", one seed"
+    table = Table(
+        title=f"test split, means over slots (models selected on validation{over})", title_justify="left"
+    )
     table.add_column("model", no_wrap=True)  # ids are what a reader looks up in report.md: never cut them
     for column in ("top-1", "top-3", "top-5", "DBA", "params", "MACs", "ms"):
         table.add_column(column, justify="right")
