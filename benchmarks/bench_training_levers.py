@@ -1,7 +1,7 @@
 """What each training-speed lever buys: paper-teacher and paper-student, levers added one at a time.
 
 Run: .venv/bin/python benchmarks/bench_training_levers.py [--threads 2] [--steps 8] [--sizes 64 224]
-                                                           [--compile] [--json out.json]
+                                                           [--cpu-time] [--compile] [--json out.json]
 
 Same step and layout as bench_training.py (forward + backward + Adam, batch 32, L=8, J=3, camera
 motion masks, median of interleaved steps). Rows, cumulative down to "fast path":
@@ -13,7 +13,7 @@ motion masks, median of interleaved steps). Rows, cumulative down to "fast path"
   + spatial gate fp32     the 1-output-channel 7x7 conv of the teacher's attention in float32 NCHW
   + fp32 weight grads     the student's strided convs take their weight gradient in float32
   + masks straight to bf16  = the fast path the trainer runs by default
-Then variants that were measured and not kept: the fast path on 1 thread instead of 2, the encoder
+Then variants that were measured and not kept: the fast path on 1 thread (when --threads > 1), the encoder
 run in tiles of B frames (one slot at a time; changes the BatchNorm statistics), and with
 --compile, torch.compile on top (first-step compile time reported apart).
 """
@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import torch  # noqa: E402
-from bench_training import BATCH, TARGET_ROWS, Variant, fresh_model, throughput  # noqa: E402
+from bench_training import BATCH, CLOCK, TARGET_ROWS, Variant, fresh_model, throughput  # noqa: E402
 from torch import nn  # noqa: E402
 
 from kdcs.distill.fast_path import use_memory_format  # noqa: E402
@@ -114,7 +114,8 @@ def variants_for(architecture: str, size: int, compile_too: bool) -> dict[str, V
         precision = "bf16" if kept >= 4 else "fp32"
         variants[name] = Variant(undo_levers(fresh_model(architecture, size), kept), precision)
     fast = undo_levers(fresh_model(architecture, size), len(LEVERS))
-    variants["fast path, 1 thread"] = OneThread(copy.deepcopy(fast), "bf16")
+    if torch.get_num_threads() > 1:
+        variants["fast path, 1 thread"] = OneThread(copy.deepcopy(fast), "bf16")
     variants["fast path, encoder in tiles"] = Variant(tiled(copy.deepcopy(fast)), "bf16")
     if compile_too:
         variants["fast path + torch.compile"] = Variant(torch.compile(copy.deepcopy(fast)), "bf16")
@@ -147,10 +148,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 224])
     parser.add_argument("--compile", action="store_true", help="also torch.compile (minutes of compiling)")
+    parser.add_argument(
+        "--cpu-time", action="store_true", help="time by process CPU time (use with --threads 1)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"threads {args.threads}; load average {os.getloadavg()[0]:.1f} at the start")
+    if args.cpu_time:
+        CLOCK["now"] = time.process_time
+    print(
+        f"threads {args.threads}, {'CPU' if args.cpu_time else 'wall'} time; load average {os.getloadavg()[0]:.1f} at the start"
+    )
     rows = [measure(a, size, args.steps, args.compile) for size in args.sizes for a in TARGET_ROWS]
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     if args.json:
