@@ -121,8 +121,8 @@ def test_a_shared_cache_of_every_feature_gives_the_same_kd_loss_as_the_live_teac
     CachedTeacher.build(teacher, [train, val], feature_keys=None).save(tmp_path / "shared.safetensors")
     recipe = {
         "task": {"loss": "focal", "weight": 0.5},
-        "rkd": {"loss": "rkd_cosine", "weight": 0.5},
-        "kd": {"loss": "logit_kd", "weight": 0.5},
+        "rkd": {"loss": "rkd-cosine", "weight": 0.5},
+        "kd": {"loss": "logit-kd", "weight": 0.5},
     }
     student = tiny_model(history=3, seed=4).eval()
     batch = next(iter(train))
