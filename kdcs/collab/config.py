@@ -55,6 +55,10 @@ class CentralConfig:
     student: ModelConfig overrides over the run's `student` for the central student of ensemble-to-central.
     teacher: a trained teacher (`kdcs train` run folder or weights file) used as is instead of
         training `model`: train the large model once, then run every protocol against it.
+    train_on: what the centre's teacher (and central-kd's students) train on: "site", every
+        training window of its AP through its own sensors (a full-sensor centre observing the whole
+        site), or "reserved", only the sequences it keeps for itself (the proxy pool), where the
+        centre reads the same sensors as its nodes and the rest is theirs (e.g. real scenario 5).
     """
 
     ap: str | None = "ap1"
@@ -65,6 +69,7 @@ class CentralConfig:
     )
     student: dict[str, Any] = field(default_factory=dict)
     teacher: str | None = None
+    train_on: Literal["site", "reserved"] = "site"
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,9 @@ class CollabConfig:
     proxy_fraction: share of the central AP's training sequences the centre keeps for itself before
         its nodes are partitioned: the proxy set (`kdcs.collab.proxy_set`), disjoint from every
         node's share. proxy_windows: at most this many of their windows form the proxy set.
+    seed: initial weights, shuffling, the proxy batches. partition_seed: the seed that deals the data
+        (the centre's sequences and the node shares); None = `seed`. Fix it to repeat a run over
+        training seeds on one split.
     dirichlet_alpha: skew of "dirichlet" partitions. node_timeout_s: a node slower than this is missing.
     runner: "sequential" (nodes in turn) or "processes" (one worker process per node step).
     workers: concurrent worker processes (None = CPU count).
@@ -174,6 +182,7 @@ class CollabConfig:
     dirichlet_alpha: float = 0.5
     node_timeout_s: float = 600.0
     seed: int = 0
+    partition_seed: int | None = None
     runner: Literal["sequential", "processes"] = "sequential"
     workers: int | None = None
     max_reply_bytes: int = 64 * 2**20

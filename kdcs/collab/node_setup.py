@@ -81,10 +81,16 @@ def build_model_for(config: ModelConfig, data: PreparedData, seed: int, who: str
     return model
 
 
+def data_seed(config: CollabConfig) -> int:
+    """The seed that deals the data (the centre's sequences, the node shares): `partition_seed`, or
+    the run's seed when it is not set."""
+    return config.seed if config.partition_seed is None else config.partition_seed
+
+
 def centre_sequences(config: CollabConfig, views: DataViews) -> np.ndarray:
     """The training sequences of the centre's AP that the centre keeps for itself (the proxy pool)."""
     train = views.of(config.central.ap).windows["train"]
-    return reserved_sequences(np.unique(train.seq_ids), config.proxy_fraction, config.seed)
+    return reserved_sequences(np.unique(train.seq_ids), config.proxy_fraction, data_seed(config))
 
 
 def without_sequences(data: PreparedData, sequences: np.ndarray) -> PreparedData:
@@ -103,7 +109,7 @@ def _partitioned(config: CollabConfig, data: PreparedData, nodes: list[NodeConfi
         )
     train = data.windows["train"]
     sequences = np.unique(train.seq_ids)
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(data_seed(config))
     try:
         if kinds == {"iid"}:
             shares = partition_iid(sequences, len(nodes), rng)
@@ -159,8 +165,13 @@ def build_central_node(
     config: CollabConfig, views: DataViews, run_dir: Path, role: str = "teacher"
 ) -> CollabNode:
     """The central node with its teacher ("teacher"; loaded when `central.teacher` names a trained
-    one) or its own student ("student")."""
+    one) or its own student ("student"). With central.train_on="reserved" the teacher's training
+    windows are only the centre's own sequences."""
     data = views.of(config.central.ap)
+    if role == "teacher" and config.central.train_on == "reserved":
+        train = data.windows["train"]
+        own = windows_in_sequences(train, centre_sequences(config, views))
+        data = dataclasses.replace(data, windows={**data.windows, "train": own})
     if role == "teacher" and config.central.teacher:
         model = load_trained_model(config.central.teacher)
         check_model_fits(model, data, f"{CENTRAL} (central.teacher)")
