@@ -166,11 +166,11 @@ class CollabConfig:
     protocol: str = "fedavg"
     rounds: int = 3
     local_epochs: int = 1
-    min_epoch_steps: int = 0
+    min_epoch_steps: int = 32
     kd_weight: float = 1.0
-    kd_temperature: float = 4.0
-    distill_epochs: int = 1
-    consensus: Literal["mean", "windows"] = "mean"
+    kd_temperature: float = 1.0
+    distill_epochs: int = 3
+    consensus: Literal["mean", "windows"] = "windows"
     payload_encoding: Literal[
         "auto", "fp32", "fp16", "int8", "topk", "topk-tail", "beam-dct", "sqrt-lzma"
     ] = "auto"
@@ -178,7 +178,7 @@ class CollabConfig:
     payload_sqrt_levels: int = 24
     payload_dct_coefficients: int = 12
     proxy_fraction: float = 0.2
-    proxy_windows: int = 256
+    proxy_windows: int = 512
     dirichlet_alpha: float = 0.5
     node_timeout_s: float = 600.0
     seed: int = 0

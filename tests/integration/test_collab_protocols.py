@@ -68,6 +68,7 @@ def tiny_config(scenario: Path, *extra: str) -> CollabConfig:
             "train.num_threads=1",
             "train.batch_size=16",
             "rounds=2",
+            "min_epoch_steps=0",
             HETEROGENEOUS,
             *extra,
         ],

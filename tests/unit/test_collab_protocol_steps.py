@@ -100,7 +100,7 @@ def random_logits(protocol, seed: int) -> np.ndarray:
 
 
 def test_fed_distill_consensus_is_the_log_mean_probability_of_this_rounds_replies(scenario, tmp_path):
-    protocol, _ = setting(scenario, tmp_path, "fed-distill")
+    protocol, _ = setting(scenario, tmp_path, "fed-distill", "consensus=mean")
     first = protocol.configure(1, ["n1", "n2", "n3"])
     assert {p.kind for p in first.values()} == {PROXY_INPUTS}
     assert all(KNOWLEDGE not in p.tensors for p in first.values())  # nothing to distil yet
@@ -220,7 +220,11 @@ def test_edge_kd_sends_the_teachers_labels_and_the_node_distils_them(scenario, t
 
     ids = sent.tensors["ids"]
     np.testing.assert_array_equal(sent.tensors["logits"], protocol.teacher.logits_on(ids))
-    handmade = Payload(sent.kind, {"ids": ids, "logits": peaked(sent.tensors["logits"].shape)}, sent.meta)
+    # and on the proxy windows, whose inputs go with them (the node distils there at every step too)
+    proxy_ids = sent.tensors["window_ids"]
+    np.testing.assert_array_equal(sent.tensors["proxy_logits"], protocol.teacher.logits_on(proxy_ids))
+    labels = {key: peaked(sent.tensors[key].shape) for key in ("logits", "proxy_logits")}
+    handmade = Payload(sent.kind, {**sent.tensors, **labels}, sent.meta)
     protocol.node_step(nodes["n1"], handmade)
     assert mass_on_target(nodes["n1"].logits_on(ids)) > 0.5
 
