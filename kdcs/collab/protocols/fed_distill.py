@@ -2,17 +2,19 @@
 
 Each round every node uploads its logits on the centre's proxy windows; the centre averages the
 nodes' probabilities into ensemble soft labels (log of the mean softmax over this round's accepted
-replies: a missing or rejected node adds nothing) and sends them back; each node trains its next
+replies, weighted by each node's training windows with consensus="windows", the default: a missing
+or rejected node adds nothing) and sends them back; each node trains its next
 segment on its own windows with a KD term toward them on the proxy windows at every step
 (logit-kd, T = kd_temperature, weight kd_weight). The final consensus goes out with the final
 broadcast and is distilled in the nodes' last segment.
 
 Students may differ: only [P, S, C] logits travel, so its uplink per round is P x S x C values
-whatever the student. That is less than FedAvg's (the student's parameters) only when the student
-is larger than the proxy logits: with 256 proxy windows, 4 slots and 64 beams (65,536 values) the
-45,696-parameter GPS + beam-history student sends fewer bytes by FedAvg than by dense fp32 logits.
-A lossy soft-label encoding (`payload_encoding`) and fewer proxy windows move the balance; the
-ledger counts what was really sent, and benchmarks/bench_collab.py reports the ratio per student.
+whatever the student. Dense, that is less than FedAvg's (the student's parameters) only when the
+student is larger than the proxy logits: 256 proxy windows x 4 slots x 64 beams as fp32 are 262,144
+bytes, more than the 62,336-parameter GPS + beam-history student's fp32 weights (about 252,000 bytes).
+The saving comes from the soft-label encoding (`payload_encoding`, sqrt-lzma by default) and the
+proxy size; the ledger counts what was really sent, and benchmarks/bench_collab.py reports the
+uplink per student against FedAvg's.
 """
 
 from __future__ import annotations
