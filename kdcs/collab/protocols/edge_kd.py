@@ -80,7 +80,7 @@ class EdgeKDProtocol(Protocol):
         teacher = node.received_outputs(*node.state["soft_labels"])
         auxiliary = None
         if PROXY_LABELS in node.state:
-            recipe = kd_only_recipe("logit_kd", self.config.kd_temperature)
+            recipe = kd_only_recipe("logit-kd", self.config.kd_temperature)
             outputs = node.proxy_outputs(node.state[PROXY_LABELS])
             passes = self.config.distill_epochs
             auxiliary = proxy_distillation(node, recipe, self.config.kd_weight, passes, teacher=outputs)
