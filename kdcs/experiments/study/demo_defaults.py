@@ -79,6 +79,7 @@ def collab_common() -> CollabConfig:
         rounds=3,
         local_epochs=2,
         payload_encoding="auto",  # sqrt-lzma soft labels, fp32 weights: measured in bench_encodings.py
+        partition_seed=0,  # one split for every seed of a study: seeds vary the training, not the shares
         student=student,
         train=_train(epochs=1, lr=3e-3),
         central=CentralConfig(ap="ap1", model=central_model, train=_train(epochs=10, lr=3e-3)),
