@@ -17,9 +17,26 @@ from kdcs.collab.node_setup import DataViews, build_central_node, centre_sequenc
 from kdcs.collab.protocol import TASK_ONLY
 from kdcs.collab.proxy_set import ProxyInputs, thinned
 from kdcs.config import ConfigError, from_dict
+from kdcs.data.ap_geometry import CodebookSpec, WorldFrame, data_geometry, table_frame
 from kdcs.data.partition import windows_in_sequences
-from kdcs.data.windows import WindowIndex
+from kdcs.data.prepared import PreparedData
+from kdcs.data.windows import WindowIndex, build_windows
 from kdcs.models import ModelConfig, build_model
+
+
+def windows_ending_at(data: PreparedData, ids: np.ndarray, ap: str) -> WindowIndex:
+    """The windows of `data` ending at the given sample ids, in that order (the same instants as at
+    the centre's AP); ConfigError naming the first id that AP has no window for."""
+    every = build_windows(np.asarray(data.cache.arrays["seq_index"]), data.spec)
+    end_ids = np.asarray(data.cache.arrays["index"], dtype=np.int64)[every.end_rows]
+    position = {int(value): k for k, value in enumerate(end_ids)}
+    missing = [int(value) for value in ids if int(value) not in position]
+    if missing:
+        raise ConfigError(
+            f"AP {ap!r} has no window ending at sample index {missing[0]}, a proxy window of the centre's "
+            "AP: a shared-frame exchange needs every AP at the same instants"
+        )
+    return every.subset(np.array([position[int(value)] for value in ids], dtype=np.int64))
 
 
 class Centre:
@@ -63,10 +80,26 @@ class Centre:
     def proxy_count(self) -> int:
         return len(self.proxy_windows())
 
-    def proxy_inputs(self, modalities: tuple[str, ...]) -> ProxyInputs:
-        """What goes to a node reading `modalities`: the proxy windows' rows of those inputs only."""
-        data = self.views.of(self.config.central.ap)
-        return ProxyInputs.of(data.cache.arrays, self.proxy_windows(), modalities)
+    def proxy_inputs(self, modalities: tuple[str, ...], ap: str | None = None) -> ProxyInputs:
+        """What goes to a node reading `modalities`: the proxy windows' rows of those inputs only, as
+        AP `ap` (default: the centre's) recorded them at the same instants."""
+        central = self.views.of(self.config.central.ap)
+        windows = self.proxy_windows()
+        if ap is None or ap == self.config.central.ap:
+            return ProxyInputs.of(central.cache.arrays, windows, modalities)
+        ids = np.asarray(central.cache.arrays["index"], dtype=np.int64)[windows.end_rows]
+        data = self.views.of(ap)
+        return ProxyInputs.of(data.cache.arrays, windows_ending_at(data, ids, ap), modalities)
+
+    def check_geometry(self, ap: str | None, codebook: CodebookSpec) -> None:
+        """Raise GeometryError (naming the missing piece) when AP `ap`'s beams cannot be placed in the
+        world frame: no manifest entry, no position, nothing to fit an orientation on."""
+        data_geometry(self.views.of(ap), WorldFrame(self.world_origin()), codebook)
+
+    def world_origin(self) -> tuple[float, float]:
+        """The shared metric frame's origin (latitude, longitude): the scenario manifest's, else the
+        centre's AP position (`unit1_loc`)."""
+        return table_frame(self.views.of(self.config.central.ap).table).origin_latlon_deg
 
     def fresh_weights(self, model_config: dict) -> dict[str, np.ndarray]:
         """Initial weights of a model described by a node card's config (seeded by the run's seed)."""

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from kdcs.collab.encodings import ENCODING_NAMES, EncodingOptions
 from kdcs.collab.encodings.defaults import default_encoding
 from kdcs.config import merge
+from kdcs.data.ap_geometry import CodebookSpec
 from kdcs.data.prepared import DataConfig
 from kdcs.distill.train_config import TrainConfig
 from kdcs.models import ModelConfig
@@ -24,6 +25,28 @@ PARTITIONS = ("ap", "iid", "dirichlet")
 RUNNERS = ("sequential", "processes")
 FAULT_KINDS = ("crash", "hang", "nan", "garbage")
 ENGINES = ("local", "flower")
+KNOWLEDGE_FRAMES = ("beam", "world")
+# local-only exchanges nothing: in the world frame it is the baseline on the same node data
+WORLD_FRAME_PROTOCOLS = ("fed-distill", "mutual", "local-only")
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """Knowledge in the shared physical frame (`knowledge_frame: world`, `kdcs.collab.world_frame`).
+
+    gain_power: soft labels are each AP's expected beam gain toward the received positions, raised to
+        this power (at the KD temperature): 1 keeps the beam pattern's width (a neighbour beam at
+        0.9 of the peak), higher sharpens it.
+    position_weight: weight of the position term (position_nll) next to the task and KD terms, on
+        the node's own windows (toward its AP's vehicle GPS, where it logs one) and on proxy windows
+        (toward the received positions).
+    codebook: the array and codebook assumed for an AP whose scenario does not record them
+        (DeepSense), whose orientation is then fitted on the node's own training windows.
+    """
+
+    gain_power: float = 6.0
+    position_weight: float = 1.0
+    codebook: CodebookSpec = field(default_factory=CodebookSpec)
 
 
 @dataclass(frozen=True)
@@ -150,10 +173,15 @@ class CollabConfig:
         at T about 64 / (6 L^2)). payload_dct_coefficients: cosines per slot of "beam-dct".
     proxy_fraction: share of the central AP's training sequences the centre keeps for itself before
         its nodes are partitioned: the proxy set (`kdcs.collab.proxy_set`), disjoint from every
-        node's share. proxy_windows: at most this many of their windows form the proxy set.
+        node's share (at every AP when nodes may sit at any AP: the centre keeps those instants
+        wherever they were recorded). proxy_windows: at most this many of their windows form the proxy set.
     seed: initial weights, shuffling, the proxy batches. partition_seed: the seed that deals the data
         (the centre's sequences and the node shares); None = `seed`. Fix it to repeat a run over
         training seeds on one split.
+    knowledge_frame: what fed-distill and mutual exchange: "beam" (logits over the beams of the one
+        AP every node sits at) or "world" (vehicle positions with uncertainty in the shared metric
+        frame, which each node turns into soft labels over its own AP's codebook: nodes may sit at
+        different APs; students predict positions too, `model.position_output`). world: its settings.
     dirichlet_alpha: skew of "dirichlet" partitions. node_timeout_s: a node slower than this is missing.
     runner: "sequential" (nodes in turn) or "processes" (one worker process per node step).
     workers: concurrent worker processes (None = CPU count).
@@ -179,6 +207,8 @@ class CollabConfig:
     payload_dct_coefficients: int = 12
     proxy_fraction: float = 0.2
     proxy_windows: int = 512
+    knowledge_frame: Literal["beam", "world"] = "beam"
+    world: WorldConfig = field(default_factory=WorldConfig)
     dirichlet_alpha: float = 0.5
     node_timeout_s: float = 600.0
     seed: int = 0
@@ -210,9 +240,19 @@ def payload_codec(config: CollabConfig) -> tuple[str, EncodingOptions]:
 
 
 def node_model_config(config: CollabConfig, node: NodeConfig) -> ModelConfig:
-    """The node's student: the run's `student` with the node's overrides (type-checked)."""
+    """The node's student: the run's `student` with the node's overrides (type-checked); in the world
+    frame it also predicts positions."""
     index = [n.name for n in config.nodes].index(node.name)
-    return merge(config.student, dict(node.model), prefix=f"nodes[{index}].model")
+    model = merge(config.student, dict(node.model), prefix=f"nodes[{index}].model")
+    if config.knowledge_frame == "world":
+        model = dataclasses.replace(model, position_output=True)
+    return model
+
+
+def node_ap(config: CollabConfig, name: str) -> str | None:
+    """The AP of node `name` (its `ap`, or the centre's)."""
+    node = next(n for n in config.nodes if n.name == name)
+    return node.ap if node.ap is not None else config.central.ap
 
 
 def central_student_config(config: CollabConfig) -> ModelConfig:

@@ -16,7 +16,7 @@ from kdcs.collab.ledger import ByteLedger
 from kdcs.collab.local_runner import LocalRunner
 from kdcs.collab.node_setup import DataViews, build_edge_nodes
 from kdcs.collab.protocol import NodeCard
-from kdcs.collab.protocols import PROTOCOLS
+from kdcs.collab.protocols import protocol_class
 from kdcs.collab.run_folder import (
     collab_results,
     node_result,
@@ -35,7 +35,7 @@ def run_local(config: CollabConfig, run_dir: Path, *, workers: int | None = None
     views = DataViews(config, workers)
     nodes = build_edge_nodes(config, views, run_dir)
     centre = Centre(config, views, run_dir)
-    protocol = PROTOCOLS[config.protocol](config, {n: NodeCard.of(node) for n, node in nodes.items()}, centre)
+    protocol = protocol_class(config)(config, {n: NodeCard.of(node) for n, node in nodes.items()}, centre)
     protocol.setup()  # config errors (e.g. fedavg with different students) surface before any output
     write_run_config(config, run_dir)
     ledger = ByteLedger()

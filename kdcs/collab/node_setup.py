@@ -4,7 +4,9 @@ Partitions: "ap" nodes get every window of their AP. "iid" / "dirichlet" nodes o
 that AP's train sequences (dealt with `partition_iid` / `partition_dirichlet`, labels = the beam
 sector of each sequence); their val and test windows stay whole, so every node is judged on the
 same instants. At the centre's AP the centre first keeps `proxy_fraction` of the training
-sequences for itself (`centre_sequences`, the proxy set's pool): no node there trains on them.
+sequences for itself (`centre_sequences`, the proxy set's pool): no node there trains on them; when
+nodes sit at several APs (multi-view-kd, the world frame, local-only) no node at any AP does, so the
+same instants are out of every AP's pool and shared-frame proxies reach every AP.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from kdcs.collab.config import CollabConfig, NodeConfig, central_student_config, node_model_config
+from kdcs.collab.config import (
+    CollabConfig,
+    NodeConfig,
+    central_student_config,
+    node_model_config,
+)
 from kdcs.collab.node import CollabNode
 from kdcs.collab.proxy_set import reserved_sequences
 from kdcs.config import ConfigError
@@ -133,10 +140,13 @@ def node_data(config: CollabConfig, views: DataViews) -> dict[str, PreparedData]
     out: dict[str, PreparedData] = {}
     groups: dict[str | None, list[NodeConfig]] = defaultdict(list)
     reserved = centre_sequences(config, views)
+    spread = any((node.ap or config.central.ap) != config.central.ap for node in config.nodes)
 
     def pool(ap: str | None) -> PreparedData:  # what the nodes of an AP may share
         data = views.of(ap)
-        return without_sequences(data, reserved) if ap == config.central.ap else data
+        # with nodes at several APs the centre keeps its instants wherever they were recorded
+        keeps = ap == config.central.ap or spread
+        return without_sequences(data, reserved) if keeps else data
 
     for node in config.nodes:
         ap = node.ap if node.ap is not None else config.central.ap

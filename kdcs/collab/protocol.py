@@ -129,6 +129,10 @@ class Protocol:
     def configure_handshake(self, nodes: list[str]) -> dict[str, Payload]:
         return {name: Payload("hello") for name in nodes}
 
+    def handshake_spec(self, node: str) -> PayloadSpec:
+        """What a node's handshake reply must look like."""
+        return window_ids_spec()
+
     def handshake_step(self, node: CollabNode) -> Payload:
         ids = {"train_ids": node.sample_ids("train"), "val_ids": node.sample_ids("val")}
         return Payload("window_ids", {k: v.astype(np.int32) for k, v in ids.items()})

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from kdcs.collab.config import CollabConfig, payload_codec
 from kdcs.collab.ledger import ByteLedger
 from kdcs.collab.payload import Payload, PayloadError
-from kdcs.collab.protocol import HANDSHAKE_ROUND, Protocol, window_ids_spec
+from kdcs.collab.protocol import HANDSHAKE_ROUND, Protocol
 from kdcs.collab.reply_screen import screen_reply
 
 LOG = logging.getLogger("kdcs.collab")
@@ -112,7 +112,9 @@ class Rounds:
             outcome.status, outcome.reason = "missing", missing
             return outcome
         outcome.up_bytes = len(result.data)
-        spec = window_ids_spec() if handshake else self.protocol.reply_spec(name, instruction)
+        spec = (
+            self.protocol.handshake_spec(name) if handshake else self.protocol.reply_spec(name, instruction)
+        )
         try:
             screen_reply(result.data, spec, self.config.max_reply_bytes)  # before any array is built
             outcome.reply = Payload.decode(result.data, spec)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from kdcs.collab.config import (
     ENGINES,
+    KNOWLEDGE_FRAMES,
+    WORLD_FRAME_PROTOCOLS,
     CollabConfig,
     FlowerConfig,
     central_student_config,
     node_model_config,
 )
 from kdcs.collab.flower.security import check_flower_security
-from kdcs.collab.protocols import PROTOCOLS
+from kdcs.collab.protocols import PROTOCOLS, protocol_class
 from kdcs.config import ConfigError
 from kdcs.distill.train_config import check_device
 from kdcs.models import resolve_config
@@ -40,7 +42,8 @@ def validate_collab_config(config: CollabConfig) -> None:
     for fault in config.faults:
         if fault.node not in names:
             raise ConfigError(f"config key 'faults': node {fault.node!r} is not one of the nodes {names}")
-    if not PROTOCOLS[config.protocol].nodes_at_any_ap:
+    _check_knowledge_frame(config)
+    if not protocol_class(config).nodes_at_any_ap:
         for node in config.nodes:
             ap = node.ap if node.ap is not None else config.central.ap
             if ap != config.central.ap:
@@ -60,6 +63,24 @@ def validate_collab_config(config: CollabConfig) -> None:
     if config.engine == "flower":
         _check_flower(config.flower)
         check_flower_security(config.flower, names)
+
+
+def _check_knowledge_frame(config: CollabConfig) -> None:
+    if config.knowledge_frame not in KNOWLEDGE_FRAMES:
+        raise ConfigError(
+            f"config key 'knowledge_frame' must be one of {KNOWLEDGE_FRAMES}, got {config.knowledge_frame!r}"
+        )
+    if config.knowledge_frame == "world" and config.protocol not in WORLD_FRAME_PROTOCOLS:
+        raise ConfigError(
+            f"config key 'knowledge_frame': 'world' applies to {', '.join(WORLD_FRAME_PROTOCOLS)}, "
+            f"not to {config.protocol!r} (it keeps its meaning in the beam frame)"
+        )
+    if config.world.gain_power <= 0:
+        raise ConfigError(f"config key 'world.gain_power' must be > 0, got {config.world.gain_power}")
+    if config.world.position_weight < 0:
+        raise ConfigError(
+            f"config key 'world.position_weight' must be >= 0, got {config.world.position_weight}"
+        )
 
 
 def _check_flower(flower: FlowerConfig) -> None:

@@ -9,6 +9,7 @@ from torch import nn
 from kdcs.config import ConfigError, from_dict
 from kdcs.distill.trainer import BEST_WEIGHTS
 from kdcs.models import ModelConfig, build_model
+from kdcs.models.multi_view_teacher import MultiViewConfig, MultiViewTeacher
 from kdcs.models.weights import CheckpointError, load_model_weights, read_model_config
 
 
@@ -34,8 +35,10 @@ def load_trained_model(path: Path | str) -> nn.Module:
     if not recorded:
         raise CheckpointError(f"{weights} records no model config, so its architecture is unknown")
     try:
-        config = from_dict(ModelConfig, recorded)
-        model = build_model(config)
+        if "views" in recorded:  # a multi-view teacher: one head per AP
+            model = MultiViewTeacher(from_dict(MultiViewConfig, recorded))
+        else:
+            model = build_model(from_dict(ModelConfig, recorded))
     except (ConfigError, ValueError) as exc:
         raise CheckpointError(f"{weights} describes a model kdcs cannot build: {exc}") from None
     load_model_weights(weights, model)

@@ -20,6 +20,7 @@ from kdcs.config import ConfigError, load_config, to_dict
 from kdcs.data.prepared import PreparedData, prepare_data
 from kdcs.distill.batch_context import feature_keys_read
 from kdcs.distill.composer import build_composer
+from kdcs.distill.multi_view import SourceModel, head_source, join_aps
 from kdcs.distill.prediction import evaluate_split
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
 from kdcs.distill.run_config import RunConfig, checked_run_config, window_mismatch
@@ -28,6 +29,7 @@ from kdcs.distill.train_config import check_device
 from kdcs.distill.trained_model import load_trained_model
 from kdcs.distill.trainer import Trainer
 from kdcs.models import build_model, fit_to_data
+from kdcs.models.multi_view_teacher import MultiViewTeacher
 
 METRICS_JSON = "metrics.json"
 CONFIG_YAML = "config.yaml"
@@ -94,6 +96,20 @@ def _source_name(source: TeacherSource | None, shared: Path | None) -> str | Non
     return f"shared: {shared}" if shared is not None else "cached by this run"
 
 
+def _multi_view_head(
+    teacher: MultiViewTeacher, config: RunConfig, data: PreparedData, workers: int | None
+) -> CachedTeacher:
+    """The head of this run's AP, over every AP's joined train and val windows."""
+    ap = config.data.ap
+    if ap not in teacher.config.aps:
+        raise ConfigError(
+            f"config key 'data.ap' ({ap!r}) has no head in the multi-view teacher {config.kd.teacher} "
+            f"(heads: {list(teacher.config.aps)})"
+        )
+    joined = join_aps(config.data, teacher.config.aps, prepared={ap: data}, workers=workers)
+    return head_source(teacher, joined, ap)
+
+
 def run_training(
     config: RunConfig,
     run_dir: Path,
@@ -115,17 +131,22 @@ def run_training(
     recipe = merge_recipe(config.kd.recipe, config.kd.terms)
     teacher = _teacher(config, recipe)
     data = data or prepare_data(config.data, workers=workers)
-    if teacher is not None:
+    # a multi-view teacher reads every AP's views, not this AP's batches: its head is cached per row
+    multi_view = isinstance(teacher, MultiViewTeacher)
+    if teacher is not None and not multi_view:
         _check_inputs(teacher, data, f"the teacher {config.kd.teacher}")
     student = _student(config, data)
-    modalities = tuple(
-        dict.fromkeys([*student.modalities, *(teacher.modalities if teacher is not None else ())])
-    )
+    teacher_inputs = teacher.modalities if teacher is not None and not multi_view else ()
+    modalities = tuple(dict.fromkeys([*student.modalities, *teacher_inputs]))
     train = data.batcher("train", modalities, config.train.batch_size, shuffle=True, seed=config.train.seed)
     val = data.batcher("val", modalities, 256)
     example = next(iter(val))
-    composer = build_composer(resolve_recipe(recipe, student, teacher, example))
-    source = _teacher_source(config, teacher, composer, [train, val], teacher_outputs)
+    if multi_view:
+        source = _multi_view_head(teacher, config, data, workers)
+        composer = build_composer(resolve_recipe(recipe, student, SourceModel(source), example))
+    else:
+        composer = build_composer(resolve_recipe(recipe, student, teacher, example))
+        source = _teacher_source(config, teacher, composer, [train, val], teacher_outputs)
     trainer = Trainer(student, composer, train, val, config.train, run_dir, teacher=source)
     # config.yaml is written once the start is accepted: a refused run leaves the folder's own
     result = trainer.fit(resume=resume, run_files={CONFIG_YAML: config_text(config)})

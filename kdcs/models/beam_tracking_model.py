@@ -26,6 +26,7 @@ class BeamTrackingModel(nn.Module):
         temporal: [B, T, D] -> (GRU outputs [B, T, H], attended outputs [B, T, H]).
         readout: `extend` [B, L, D] -> [B, T, D] before the GRU, `read` -> [B, J+1, H] after.
         classifier: [B, J+1, H] -> [B, J+1, num_beams].
+        position_head: [B, J+1, H] -> [B, J+1, 4] (feature "position"), or None.
     Input: batch dict with one [B, L, ...] tensor per modality (keys as in WindowBatcher;
         other keys such as "target" are ignored).
     Output: ModelOutput(logits [B, J+1, num_beams], features; see `ModelOutput`).
@@ -39,6 +40,7 @@ class BeamTrackingModel(nn.Module):
         temporal: nn.Module,
         readout: nn.Module,
         classifier: nn.Module,
+        position_head: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -52,6 +54,7 @@ class BeamTrackingModel(nn.Module):
         self.temporal = temporal
         self.readout = readout
         self.classifier = classifier
+        self.position_head = position_head
 
     def encode(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Per-modality embeddings, time folded into the batch: modality -> [B, L, D_m]."""
@@ -90,6 +93,8 @@ class BeamTrackingModel(nn.Module):
         }
         if modality_weights is not None:
             features["modality_weights"] = modality_weights
+        if self.position_head is not None:
+            features["position"] = self.position_head(slots)
         return ModelOutput(logits=logits, features=features)
 
     def forward(self, batch: Mapping[str, Tensor]) -> ModelOutput:

@@ -59,6 +59,9 @@ class ModelConfig:
         modality_dropout: in training, each window drops each modality's embeddings (sets them to
             zero) with this probability, keeping at least one; 0 = off. It keeps a multi-modal model
             from leaning on the modalities it can overfit (camera, radar) and off the ones that carry.
+        position_output: also predict the vehicle's position at t..t+J in the shared metric frame,
+            with uncertainty (`kdcs.models.position_head`; feature "position" [B, J+1, 4]), the
+            knowledge nodes at different APs exchange (collab `knowledge_frame: world`).
     """
 
     architecture: str = "paper-teacher"
@@ -84,6 +87,7 @@ class ModelConfig:
     beam_embedding_dim: int = 32
     temporal_attention_hidden: int = 128
     modality_dropout: float = 0.0
+    position_output: bool = False
 
     def __post_init__(self) -> None:
         for key in ("image_size", "radar_size"):

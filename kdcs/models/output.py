@@ -18,6 +18,7 @@ class ModelOutput:
             "temporal": [B, L, H] GRU outputs over the observed slots (before temporal attention).
             "final": [B, H] GRU output after the last observed slot t.
             "slots": [B, J+1, H] read-out states the classifier turns into logits.
+            "position": [B, J+1, 4] east, north (m), log std east, north, with `position_output`.
             "<modality>": [B, L, D_m] each encoder's per-slot embedding (e.g. "camera_motion").
             "modality_weights": [B, L, M] only with attention fusion.
     """

@@ -36,6 +36,7 @@ from kdcs.models.encoders import (
     PaperTeacherCNN,
 )
 from kdcs.models.fusion import build_fusion
+from kdcs.models.position_head import PositionHead
 from kdcs.models.readout import build_readout
 from kdcs.models.temporal import TemporalBlock
 
@@ -197,6 +198,7 @@ def build_model(config: ModelConfig) -> BeamTrackingModel:
             hidden=config.hidden,
             dropout=config.dropout,
         ),
+        position_head=PositionHead(config.hidden) if config.position_output else None,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 SOFT_LABELS_ENCODING = "sqrt-lzma"
 WEIGHTS_ENCODING = "fp32"
-SOFT_LABEL_PROTOCOLS = ("edge-kd", "fed-distill", "mutual", "ensemble-to-central")
+SOFT_LABEL_PROTOCOLS = ("edge-kd", "fed-distill", "mutual", "ensemble-to-central", "multi-view-kd")
 
 
 def default_encoding(protocol: str) -> str:

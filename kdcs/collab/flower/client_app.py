@@ -33,7 +33,7 @@ from kdcs.collab.flower.records import (
 )
 from kdcs.collab.node_side import node_side
 from kdcs.collab.protocol import NodeCard
-from kdcs.collab.protocols import PROTOCOLS
+from kdcs.collab.protocols import protocol_class
 from kdcs.collab.run_folder import node_result
 
 app = ClientApp()
@@ -62,7 +62,7 @@ def train(message: Message, context: Context) -> Message:
     control = control_of(message)
     round, handshake = int(control["round"]), bool(control["handshake"])
     node = site.node()
-    protocol = PROTOCOLS[site.config.protocol](site.config, {site.name: NodeCard.of(node)}, None)
+    protocol = protocol_class(site.config)(site.config, {site.name: NodeCard.of(node)}, None)
     start = time.perf_counter()
     reply = node_side(
         protocol, node, payload_of(message), handshake, site.fault(round), site.config.node_timeout_s

@@ -30,7 +30,7 @@ from kdcs.collab.flower.roster import Roster
 from kdcs.collab.flower.traffic import TrafficLog
 from kdcs.collab.ledger import ByteLedger
 from kdcs.collab.node_setup import DataViews
-from kdcs.collab.protocols import PROTOCOLS
+from kdcs.collab.protocols import protocol_class
 from kdcs.collab.run_folder import collab_results, node_result, write_run_outputs
 from kdcs.config import load_config
 
@@ -59,7 +59,7 @@ def serve(grid: Grid, config: CollabConfig, run_dir: Path) -> None:
     refusals = FlowerLayout(run_dir).refusals
     roster = Roster(grid, names, traffic, config.node_timeout_s, refusals)
     cards = roster.join_all(config.flower.join_timeout_s)
-    protocol = PROTOCOLS[config.protocol](config, cards, centre)
+    protocol = protocol_class(config)(config, cards, centre)
     protocol.setup()
     ledger = ByteLedger()
     start = time.perf_counter()

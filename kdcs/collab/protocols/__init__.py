@@ -9,7 +9,9 @@ from kdcs.collab.protocols.ensemble_to_central import EnsembleToCentralProtocol
 from kdcs.collab.protocols.fed_distill import FedDistillProtocol
 from kdcs.collab.protocols.fedavg import FedAvgProtocol
 from kdcs.collab.protocols.local_only import LocalOnlyProtocol
+from kdcs.collab.protocols.multi_view_kd import MultiViewKDProtocol
 from kdcs.collab.protocols.mutual import MutualProtocol
+from kdcs.collab.protocols.world_exchange import WorldFedDistillProtocol, WorldMutualProtocol
 
 PROTOCOLS: dict[str, type[Protocol]] = {
     cls.name: cls
@@ -20,6 +22,7 @@ PROTOCOLS: dict[str, type[Protocol]] = {
         FedDistillProtocol,
         EnsembleToCentralProtocol,
         MutualProtocol,
+        MultiViewKDProtocol,
         LocalOnlyProtocol,
     )
 }
@@ -41,4 +44,17 @@ def register_protocol(cls: type[Protocol]) -> type[Protocol]:
     return cls
 
 
-__all__ = ["PROTOCOLS", "Protocol", "register_protocol"]
+# the same protocols exchanging positions in the shared physical frame (knowledge_frame: world)
+WORLD_FRAME: dict[str, type[Protocol]] = {
+    cls.name: cls for cls in (WorldFedDistillProtocol, WorldMutualProtocol)
+}
+
+
+def protocol_class(config) -> type[Protocol]:
+    """The protocol a config runs: its `protocol`, in its `knowledge_frame`."""
+    if getattr(config, "knowledge_frame", "beam") == "world" and config.protocol in WORLD_FRAME:
+        return WORLD_FRAME[config.protocol]
+    return PROTOCOLS[config.protocol]
+
+
+__all__ = ["PROTOCOLS", "Protocol", "protocol_class", "register_protocol"]

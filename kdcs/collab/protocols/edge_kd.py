@@ -60,7 +60,7 @@ class EdgeKDProtocol(Protocol):
                 instructions[name] = Payload(CONTINUE, meta=self.schedule(round))
                 continue
             ids = np.concatenate([self.window_ids[name]["train_ids"], self.window_ids[name]["val_ids"]])
-            logits = self.teacher.logits_on(ids)  # [W, S, C] on the centre's view
+            logits = self.labels_for(name, ids)  # [W, S, C]
             tensors, meta = {"ids": ids.astype(np.int32), "logits": logits}, self.schedule(round)
             if self.uses_proxy:
                 proxy_tensors, proxy_meta = self._proxy_part(name)
@@ -68,6 +68,10 @@ class EdgeKDProtocol(Protocol):
             instructions[name] = Payload(SOFT_LABELS, tensors, meta, logit_keys=("logits", PROXY_LABELS))
         self._sent_this_round = {n for n, p in instructions.items() if p.kind == SOFT_LABELS}
         return instructions
+
+    def labels_for(self, node: str, ids: np.ndarray) -> np.ndarray:
+        """The soft labels node `node` gets for its window ids: the teacher on the centre's view."""
+        return self.teacher.logits_on(ids)
 
     def node_step(self, node: CollabNode, instruction: Payload) -> Payload:
         if instruction.kind == SOFT_LABELS:

@@ -56,7 +56,14 @@ def log_mean_probabilities(stack: np.ndarray, axis: int = 0, weights: np.ndarray
 
 
 class ProxyExchangeProtocol(Protocol):
-    """Base of the proxy-logit protocols; subclasses implement `knowledge_for`, `distillation`, `combine`."""
+    """Base of the proxy-logit protocols; subclasses implement `knowledge_for`, `distillation`, `combine`.
+
+    What travels can change (`kdcs.collab.protocols.world_exchange` exchanges positions instead of
+    logits) through `reply_key`, `knowledge_keys`, `proxy_inputs_for`, `local_segment` and `reply`.
+    """
+
+    reply_key = "logits"  # the tensor of a node's reply the centre keeps in `latest`
+    knowledge_keys: tuple[str, ...] = (KNOWLEDGE,)  # instruction tensors that are soft labels
 
     def setup(self) -> None:
         self.proxy_count = self.services.proxy_count()
@@ -80,13 +87,23 @@ class ProxyExchangeProtocol(Protocol):
             meta = {**self.schedule(round), "distill_epochs": self.config.distill_epochs}
             tensors, kind = {}, ROUND
             if name not in self.holds_proxy:
-                inputs = self.services.proxy_inputs(tuple(self.cards[name].model_config["modalities"]))
+                inputs = self.proxy_inputs_for(name)
                 tensors, kind, meta[LAYOUT] = inputs.to_tensors(), PROXY_INPUTS, inputs.layout()
             knowledge = self.knowledge_for(name)
             if knowledge is not None:
                 tensors[KNOWLEDGE] = knowledge
-            instructions[name] = Payload(kind, tensors, meta, logit_keys=(KNOWLEDGE,))
+            instructions[name] = Payload(kind, tensors, meta, logit_keys=self.knowledge_keys)
         return instructions
+
+    def proxy_inputs_for(self, node: str) -> ProxyInputs:
+        """The proxy windows' inputs node `node` reads (its student's modalities)."""
+        return self.services.proxy_inputs(tuple(self.cards[node].model_config["modalities"]))
+
+    def finish(self, nodes: list[str]) -> dict[str, Payload]:
+        return {
+            name: Payload(payload.kind, payload.tensors, payload.meta, logit_keys=self.knowledge_keys)
+            for name, payload in super().finish(nodes).items()
+        }
 
     def finish_tensors(self, node: str) -> dict[str, np.ndarray]:
         knowledge = self.knowledge_for(node) if node in self.holds_proxy else None
@@ -99,10 +116,18 @@ class ProxyExchangeProtocol(Protocol):
         passes = int(instruction.meta.get("distill_epochs", self.config.distill_epochs))
         if KNOWLEDGE in instruction.tensors and passes > 0:
             auxiliary = self.distillation(node, instruction.tensors[KNOWLEDGE], passes)
-        node.train_segment(segment_of(instruction, TASK_ONLY, auxiliary=auxiliary))
+        node.train_segment(self.local_segment(node, instruction, auxiliary))
         if instruction.kind == FINISH:
             node.deploy_best()
             return ack(node)
+        return self.reply(node)
+
+    def local_segment(self, node: CollabNode, instruction: Payload, auxiliary: ProxyDistillation | None):
+        """The round's training segment on the node's own windows (task loss) plus `auxiliary`."""
+        return segment_of(instruction, TASK_ONLY, auxiliary=auxiliary)
+
+    def reply(self, node: CollabNode) -> Payload:
+        """What a node uploads after its segment: its logits on the proxy windows."""
         logits = node.proxy_logits()
         meta = {"metrics": node_metrics(node), "num_windows": len(node.data.windows["train"])}
         return Payload("logits", {"logits": logits}, meta, logit_keys=("logits",))
@@ -115,7 +140,7 @@ class ProxyExchangeProtocol(Protocol):
     def aggregate(self, round: int, replies: Mapping[str, Payload]) -> None:
         self.holds_proxy |= set(replies)
         for name, reply in replies.items():
-            self.latest[name] = reply.tensors["logits"]
+            self.latest[name] = reply.tensors[self.reply_key]
         self.combine(round, replies)
 
 

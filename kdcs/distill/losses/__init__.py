@@ -38,6 +38,7 @@ from kdcs.distill.losses.feature_kd import FeatureKDLoss, TimeMap, WidthProjecti
 from kdcs.distill.losses.focal import FocalLoss
 from kdcs.distill.losses.logit_kd import LogitKDLoss
 from kdcs.distill.losses.multi_teacher import MultiTeacherKDLoss
+from kdcs.distill.losses.position_nll import PositionNLLLoss
 from kdcs.distill.losses.rkd_cosine import RelationalCosineKDLoss
 from kdcs.distill.losses.rkd_park import RelationalKDLoss
 from kdcs.distill.losses.self_kd import SelfKDLoss
@@ -55,6 +56,7 @@ LOSS_REGISTRY: dict[str, type[LossTerm]] = {
         MultiTeacherKDLoss,
         DeepMutualLearningLoss,
         SelfKDLoss,
+        PositionNLLLoss,
     )
 }
 

@@ -1,0 +1,167 @@
+"""Nodes at different access points: a multi-view central teacher for every AP's single-sensor student.
+
+Run: .venv/bin/python benchmarks/bench_multi_ap.py [--work runs/bench-multi-ap] [--seeds 0 1 2]
+     [--recipe logit] [--json out.json]
+Default 4-AP street (ap1 camera + radar + GPS, ap2 camera, ap3 radar, ap4 GPS). Per seed: the multi-view
+teacher (configs/train/multi-view-teacher.yaml, every AP's views, one head per AP), each AP's teacher on its
+own sensors only (same model settings), and each AP's single-sensor student (its one sensor + its own beam
+history) trained alone and distilled from its head of the multi-view teacher of the same seed.
+Finished runs (a folder with metrics.json) are reused. Models are selected on validation (early stopping);
+every number printed is on the test split, mean ± std over seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.bench_kd import mean_std  # noqa: E402
+from kdcs.config import load_config  # noqa: E402
+from kdcs.data.demo_data import ensure_scenario  # noqa: E402
+from kdcs.data.multi_view import MultiViewData  # noqa: E402
+from kdcs.data.prepared import prepare_data  # noqa: E402
+from kdcs.distill.run_config import RunConfig  # noqa: E402
+from kdcs.jobs.multi_view_teacher import MultiViewRunConfig, run_multi_view_teacher  # noqa: E402
+from kdcs.jobs.train import METRICS_JSON, run_training  # noqa: E402
+
+APS = ("ap1", "ap2", "ap3", "ap4")
+TEACHER_CONFIG = REPO / "configs" / "train" / "multi-view-teacher.yaml"
+COMMON = ["train.progress=false", "train.tensorboard=false", "train.batch_size=32", "train.num_threads=1"]
+# every AP's single-sensor student: its one sensor (ap1 has three; its radar is taken) + its beam history
+STUDENT_SENSOR = {"ap1": "radar", "ap2": "camera_motion", "ap3": "radar", "ap4": "gps"}
+STUDENT_TRAIN = ["train.epochs=40", "train.patience=10", "train.optim.lr=3e-3"]
+
+
+def student_model(ap: str) -> list[str]:
+    sensor = STUDENT_SENSOR[ap]
+    architecture = "gps-beam-student" if sensor == "gps" else "radar-student"
+    return [f"model.architecture={architecture}", f"model.modalities=[{sensor},beam_history]"]
+
+
+def own_teacher_overrides(ap: str, data) -> list[str]:
+    """The AP's own-sensors teacher: the multi-view teacher's model and training, on this AP's views."""
+    modalities = ",".join(data.modalities(ap))
+    teacher = load_config(MultiViewRunConfig(), TEACHER_CONFIG)
+    model, train = teacher.model, teacher.train
+    return [
+        f"model.architecture={model.architecture}",
+        f"model.modalities=[{modalities}]",
+        f"model.modality_dropout={model.modality_dropout}",
+        f"train.epochs={train.epochs}",
+        f"train.patience={train.patience}",
+        f"train.optim.lr={train.optim.lr}",
+        f"train.optim.weight_decay={train.optim.weight_decay}",
+    ]
+
+
+def cached(folder: Path) -> dict | None:
+    return json.loads((folder / METRICS_JSON).read_text()) if (folder / METRICS_JSON).is_file() else None
+
+
+def train(config: RunConfig, folder: Path, data) -> dict:
+    """The run's metrics: reused from its folder, else trained there."""
+    metrics = cached(folder) or run_training(config, folder, data=data)
+    print(f"done {folder.name}: test top-1 {metrics['test']['top1']['mean']:.3f}", flush=True)
+    return metrics
+
+
+def teacher_part(work: Path, base: list[str], per_ap: dict, joined, seeds: list[int], recipe: str) -> dict:
+    """Every run of the multi-view teacher part; {seed: {run name: metrics}}."""
+    data_overrides = [o for o in base if o.startswith("data.")]
+    results: dict = {}
+    for seed in seeds:
+        runs = results.setdefault(seed, {})
+        teacher_dir = work / f"mv-teacher-s{seed}"
+        mv_config = load_config(
+            MultiViewRunConfig(), TEACHER_CONFIG, [*data_overrides, *COMMON, f"train.seed={seed}"]
+        )
+        runs["mv-teacher"] = cached(teacher_dir) or run_multi_view_teacher(
+            mv_config, teacher_dir, data=joined
+        )
+        for ap in APS:
+            data = per_ap[ap]
+            at_ap = [*base, f"data.ap={ap}", *COMMON, f"train.seed={seed}"]
+            own = load_config(RunConfig(), overrides=[*at_ap, *own_teacher_overrides(ap, joined)])
+            runs[f"own-teacher-{ap}"] = train(own, work / f"own-teacher-{ap}-s{seed}", data)
+            student = [*at_ap, *student_model(ap), *STUDENT_TRAIN]
+            alone = load_config(RunConfig(), overrides=student)
+            runs[f"student-{ap}-alone"] = train(alone, work / f"student-{ap}-alone-s{seed}", data)
+            kd = [f"kd.recipe={recipe}", f"kd.teacher={teacher_dir}"]
+            taught = load_config(RunConfig(), overrides=[*student, *kd])
+            runs[f"student-{ap}-mv"] = train(taught, work / f"student-{ap}-{recipe}-s{seed}", data)
+    return results
+
+
+def teacher_report(results: dict, recipe: str) -> dict:
+    """Per AP, mean ± std over seeds of test top-1 / top-5 mean for every model; prints the table."""
+    seeds = sorted(results)
+
+    def stat(get) -> dict:
+        top1 = mean_std([get(results[s])["top1"]["mean"] for s in seeds])
+        top5 = mean_std([get(results[s])["top5"]["mean"] for s in seeds])
+        return {"top1": top1, "top5": top5}
+
+    table: dict = {}
+    print(f"\nmulti-view teacher part, test split, {len(seeds)} seeds, mean top-1 / top-5 over slots t..t+3")
+    for ap in APS:
+        row = {
+            "multi-view teacher head": stat(lambda r: r["mv-teacher"]["test"][ap]),  # noqa: B023
+            "own-sensors teacher": stat(lambda r: r[f"own-teacher-{ap}"]["test"]),  # noqa: B023
+            "student alone": stat(lambda r: r[f"student-{ap}-alone"]["test"]),  # noqa: B023
+            f"student + multi-view KD ({recipe})": stat(lambda r: r[f"student-{ap}-mv"]["test"]),  # noqa: B023
+        }
+        gains = [
+            results[s][f"student-{ap}-mv"]["test"]["top1"]["mean"]
+            - results[s][f"student-{ap}-alone"]["test"]["top1"]["mean"]
+            for s in seeds
+        ]
+        row["top1 gain"] = mean_std(gains)
+        table[ap] = row
+        print(f"{ap} (student: {STUDENT_SENSOR[ap]} + beam history)")
+        for name, value in row.items():
+            if name == "top1 gain":
+                print(
+                    f"  {name:38s} {value[0]:+.3f} ± {value[1]:.3f}  (target >= +0.030: {'met' if value[0] >= 0.03 else 'NOT met'})"
+                )
+            else:
+                print(
+                    f"  {name:38s} top1 {value['top1'][0]:.3f} ± {value['top1'][1]:.3f}  top5 {value['top5'][0]:.3f} ± {value['top5'][1]:.3f}"
+                )
+    fronthaul = results[seeds[0]]["mv-teacher"]["fronthaul_bytes"]
+    print(f"fronthaul (raw views + labels of the train and val instants, to the centre): {fronthaul:,} bytes")
+    return {"aps": table, "fronthaul_bytes": fronthaul}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", type=Path, default=Path("runs/bench-multi-ap"))
+    parser.add_argument(
+        "--scenario", type=Path, help="an existing default scenario (else written under --work)"
+    )
+    parser.add_argument("--cache", type=Path, help="cache root (default: under --work)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--recipe", default="logit", help="KD recipe of the taught students")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
+    base = [f"data.scenario={scenario}", f"data.cache_root={args.cache or args.work / 'cache'}"]
+    data_config = load_config(RunConfig(), overrides=base).data
+    per_ap = {ap: prepare_data(dataclasses.replace(data_config, ap=ap)) for ap in APS}
+    joined = MultiViewData.join(per_ap, data_config.split)
+    report = {
+        "multi_view_teacher": teacher_report(
+            teacher_part(args.work, base, joined, args.seeds, args.recipe), args.recipe
+        )
+    }
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

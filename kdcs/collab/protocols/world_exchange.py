@@ -1,0 +1,109 @@
+"""fed-distill and mutual in the shared physical frame (`knowledge_frame: world`): nodes at any AP.
+
+The rounds are fed-distill's and mutual's (`ProxyExchangeProtocol`): proxy inputs once, a training
+segment per round, an upload, knowledge back. What travels changes (`kdcs.collab.world_frame`):
+
+- a node uploads its predicted vehicle positions on the proxy windows, [P, S, 4] (east, north,
+  log std per axis, metres in the world frame), never beam logits;
+- fed-distill: the centre fuses every node's positions (precision-weighted, widened where they
+  disagree) and sends the fused [P, S, 4] back; mutual: the centre relays the neighbours' [P, K, S, 4]
+  and each node fuses them itself;
+- each node turns the positions into soft labels over its own AP's codebook through its geometry
+  (expected beam gain, raised to `world.gain_power`) and trains its next segment on task (own
+  windows) + kd_weight * (logit_kd toward those soft labels + `world.position_weight` * position_nll
+  toward the positions) on the proxy windows; where its AP logs the vehicle's GPS, its position
+  output also learns from it on its own windows (`world.position_weight` * position_nll).
+
+The centre tells every node the frame's origin (`Centre.world_origin`) and sends each node the proxy
+windows' inputs as its own AP recorded them. A node without a geometry (no manifest, no
+`unit1_loc`, no GPS to fit an orientation on) stops with an error naming the missing piece.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from kdcs.collab.config import node_ap
+from kdcs.collab.node import CollabNode
+from kdcs.collab.payload import Payload, PayloadSpec
+from kdcs.collab.protocol import FINISH, TASK_ONLY, ack_spec, kd_only_recipe, node_metrics, segment_of
+from kdcs.collab.protocols.fed_distill import FedDistillProtocol
+from kdcs.collab.protocols.mutual import MutualProtocol
+from kdcs.collab.protocols.proxy_exchange import proxy_distillation
+from kdcs.collab.proxy_distillation import ProxyDistillation
+from kdcs.collab.proxy_set import ProxyInputs
+from kdcs.collab.world_frame import (
+    ORIGIN_STATE,
+    fuse_positions,
+    own_position_targets,
+    proxy_positions,
+    world_knowledge,
+)
+
+POSITIONS = "positions"
+ORIGIN = "world_origin"
+
+
+class WorldFrameExchange:
+    """What both world-frame protocols change in a proxy exchange (mixed in before the protocol)."""
+
+    nodes_at_any_ap = True
+    reply_key = POSITIONS
+    knowledge_keys: tuple[str, ...] = ()  # positions are not soft labels: no soft-label codec
+
+    def setup(self) -> None:
+        super().setup()
+        self.origin = [float(v) for v in self.services.world_origin()]
+        for name in self.cards:  # before any round: a missing piece of geometry is named up front
+            self.services.check_geometry(node_ap(self.config, name), self.config.world.codebook)
+
+    def schedule(self, round: int) -> dict[str, Any]:
+        return {**super().schedule(round), ORIGIN: getattr(self, "origin", None)}
+
+    def proxy_inputs_for(self, node: str) -> ProxyInputs:
+        modalities = tuple(self.cards[node].model_config["modalities"])
+        return self.services.proxy_inputs(modalities, ap=node_ap(self.config, node))
+
+    def node_step(self, node: CollabNode, instruction: Payload) -> Payload:
+        if instruction.meta.get(ORIGIN) is not None:
+            node.state[ORIGIN_STATE] = np.asarray(instruction.meta[ORIGIN], dtype=np.float64)
+        return super().node_step(node, instruction)
+
+    def position_recipe(self) -> dict[str, dict[str, Any]]:
+        return {"position": {"loss": "position_nll", "weight": self.config.world.position_weight}}
+
+    def local_segment(self, node: CollabNode, instruction: Payload, auxiliary: ProxyDistillation | None):
+        own = own_position_targets(node)
+        recipe = {**TASK_ONLY, **self.position_recipe()} if own is not None else TASK_ONLY
+        return segment_of(instruction, recipe, teacher=own, auxiliary=auxiliary)
+
+    def distillation(self, node: CollabNode, knowledge: np.ndarray, passes: int) -> ProxyDistillation:
+        world = self.config.world
+        temperature = self.config.kd_temperature
+        teacher = world_knowledge(node, knowledge, world.codebook, world.gain_power, temperature)
+        recipe = {**kd_only_recipe("logit_kd", temperature), **self.position_recipe()}
+        return proxy_distillation(node, recipe, self.config.kd_weight, passes, teacher=teacher)
+
+    def reply(self, node: CollabNode) -> Payload:
+        meta = {"metrics": node_metrics(node), "num_windows": len(node.data.windows["train"])}
+        return Payload(POSITIONS, {POSITIONS: proxy_positions(node)}, meta)
+
+    def reply_spec(self, node: str, instruction: Payload) -> PayloadSpec:
+        if instruction.kind == FINISH:
+            return ack_spec()
+        return PayloadSpec(POSITIONS, {POSITIONS: (self.proxy_count, self.cards[node].num_slots, 4)})
+
+
+class WorldFedDistillProtocol(WorldFrameExchange, FedDistillProtocol):
+    """fed-distill with positions: the centre fuses every node's positions into one consensus."""
+
+    def combine(self, round: int, replies: Mapping[str, Payload]) -> None:
+        if replies:  # this round's accepted replies only
+            self.consensus = fuse_positions(np.stack([r.tensors[POSITIONS] for r in replies.values()]))
+
+
+class WorldMutualProtocol(WorldFrameExchange, MutualProtocol):
+    """mutual with positions: each node fuses its neighbours' latest positions itself."""
