@@ -37,7 +37,7 @@ class WorldConfig:
     gain_power: soft labels are each AP's expected beam gain toward the received positions, raised to
         this power (at the KD temperature): 1 keeps the beam pattern's width (a neighbour beam at
         0.9 of the peak), higher sharpens it.
-    position_weight: weight of the position term (position_nll) next to the task and KD terms, on
+    position_weight: weight of the position term (position-nll) next to the task and KD terms, on
         the node's own windows (toward its AP's vehicle GPS, where it logs one) and on proxy windows
         (toward the received positions).
     codebook: the array and codebook assumed for an AP whose scenario does not record them

@@ -26,7 +26,8 @@ from kdcs.distill.recipes import merge_recipe
 from kdcs.distill.run_config import window_mismatch
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher, TeacherSource, teacher_fingerprint
 from kdcs.distill.train_config import TrainConfig
-from kdcs.distill.trainer import Trainer, TrainResult
+from kdcs.distill.train_outcome import TrainResult
+from kdcs.distill.trainer import Trainer
 from kdcs.eval.metrics import rank_scores, summarize
 from kdcs.models import ModelConfig
 from kdcs.models.multi_view_teacher import MultiViewConfig, MultiViewTeacher, split_head_logits
@@ -61,9 +62,13 @@ def default_views(data: MultiViewData) -> tuple[str, ...]:
     return tuple(view_key(ap, m) for ap in data.aps for m in VIEW_MODALITIES if m in data.modalities(ap))
 
 
-def sized_for_arrays(model: ModelConfig, data: MultiViewData) -> ModelConfig:
-    """The model config with its frame sizes read off the data: [N, H, W] camera, [N, R, A] radar."""
-    sizes = {}
+def fit_to_views(model: ModelConfig, data: MultiViewData) -> ModelConfig:
+    """The model config fitted to the joined data: frame sizes read off the arrays ([N, H, W] camera,
+    [N, R, A] radar), L and J from the data's windows where the config leaves them unset."""
+    sizes: dict[str, Any] = {
+        "history": data.spec.history if model.history is None else model.history,
+        "horizon": data.spec.horizon if model.horizon is None else model.horizon,
+    }
     for ap in data.aps:
         for name, key in (("camera_motion", "image_size"), ("camera", "image_size"), ("radar", "radar_size")):
             if name in data.arrays[ap]:
@@ -75,11 +80,12 @@ def build_multi_view_teacher(
     aps: Sequence[str], views: Sequence[str], model: ModelConfig, data: MultiViewData, seed: int
 ) -> MultiViewTeacher:
     """A fresh teacher over `views` (empty: `default_views`), heads for `aps`, sized for the data."""
+    model = fit_to_views(model, data)
     mismatch = window_mismatch(model.history, model.horizon, data.spec.history, data.spec.horizon)
     if mismatch:
         raise ConfigError(f"config key 'model.{mismatch[0]}' {mismatch[1]}")
     torch.manual_seed(seed)
-    config = MultiViewConfig(tuple(aps), tuple(views) or default_views(data), sized_for_arrays(model, data))
+    config = MultiViewConfig(tuple(aps), tuple(views) or default_views(data), model)
     return MultiViewTeacher(config)
 
 

@@ -12,7 +12,7 @@ bytes (counted in the ledger like any payload). The centre joins the uploads by 
 trains the teacher on the windows every AP has as training windows, selecting on those every AP has
 as validation windows (`central.train`; `central.model` gives the per-view settings), or loads
 `central.teacher`, a trained multi-view teacher with a head for every node's AP. Round 1 on: as
-edge-kd (task + kd_weight * logit_kd toward the head's logits), with the node's AP's head.
+edge-kd (task + kd_weight * logit-kd toward the head's logits), with the node's AP's head.
 """
 
 from __future__ import annotations

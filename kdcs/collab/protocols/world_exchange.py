@@ -10,9 +10,9 @@ segment per round, an upload, knowledge back. What travels changes (`kdcs.collab
   and each node fuses them itself;
 - each node turns the positions into soft labels over its own AP's codebook through its geometry
   (expected beam gain, raised to `world.gain_power`) and trains its next segment on task (own
-  windows) + kd_weight * (logit_kd toward those soft labels + `world.position_weight` * position_nll
+  windows) + kd_weight * (logit-kd toward those soft labels + `world.position_weight` * position-nll
   toward the positions) on the proxy windows; where its AP logs the vehicle's GPS, its position
-  output also learns from it on its own windows (`world.position_weight` * position_nll).
+  output also learns from it on its own windows (`world.position_weight` * position-nll).
 
 The centre tells every node the frame's origin (`Centre.world_origin`) and sends each node the proxy
 windows' inputs as its own AP recorded them. A node without a geometry (no manifest, no
@@ -73,7 +73,7 @@ class WorldFrameExchange:
         return super().node_step(node, instruction)
 
     def position_recipe(self) -> dict[str, dict[str, Any]]:
-        return {"position": {"loss": "position_nll", "weight": self.config.world.position_weight}}
+        return {"position": {"loss": "position-nll", "weight": self.config.world.position_weight}}
 
     def local_segment(self, node: CollabNode, instruction: Payload, auxiliary: ProxyDistillation | None):
         own = own_position_targets(node)
@@ -84,7 +84,7 @@ class WorldFrameExchange:
         world = self.config.world
         temperature = self.config.kd_temperature
         teacher = world_knowledge(node, knowledge, world.codebook, world.gain_power, temperature)
-        recipe = {**kd_only_recipe("logit_kd", temperature), **self.position_recipe()}
+        recipe = {**kd_only_recipe("logit-kd", temperature), **self.position_recipe()}
         return proxy_distillation(node, recipe, self.config.kd_weight, passes, teacher=teacher)
 
     def reply(self, node: CollabNode) -> Payload:

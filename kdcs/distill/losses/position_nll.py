@@ -24,7 +24,7 @@ from kdcs.distill.losses._base import LossTerm
 
 
 class PositionNLLLoss(LossTerm):
-    key = "position_nll"
+    key = "position-nll"
     reads = ("student_features.position", "teacher_features.position")
     default_alpha = None
     kd_only = True
