@@ -45,6 +45,15 @@ def own_windows(node: CollabNode) -> WindowIndex:
     return WindowIndex(train.spec, ends, np.concatenate([train.seq_ids, val.seq_ids]))
 
 
+def merged_rows(first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two uploads of one AP (two nodes holding different shares of it) as one, each instant once,
+    rows grouped by sequence in time order."""
+    joined = {name: np.concatenate([first[name], second[name]]) for name in first if name in second}
+    _, keep = np.unique(joined["index"], return_index=True)
+    order = keep[np.lexsort((joined["index"][keep], joined["seq_index"][keep]))]
+    return {name: values[order] for name, values in joined.items()}
+
+
 class MultiViewKDProtocol(EdgeKDProtocol):
     name = "multi-view-kd"
     nodes_at_any_ap = True
@@ -77,17 +86,20 @@ class MultiViewKDProtocol(EdgeKDProtocol):
             self.window_ids[name] = {k: reply.tensors[k].astype(np.int64) for k in ("train_ids", "val_ids")}
             self.node_ap[name] = ap
             self.num_beams = int(reply.meta.get("num_beams", 64))
-            if ap not in self.uploads:  # two nodes of one AP upload the same instants
-                self.uploads[ap] = ProxyInputs.from_tensors(reply.tensors, reply.meta["layout"]).arrays
+            arrays = ProxyInputs.from_tensors(reply.tensors, reply.meta["layout"]).arrays
+            self.uploads[ap] = merged_rows(self.uploads[ap], arrays) if ap in self.uploads else arrays
 
     # ------------------------------------------------------------------ the centre's teacher
 
     def pooled(self) -> MultiViewData:
-        """The uploads joined by instant; train / val = windows every node has in that split."""
-        splits = {}
-        for split in ("train_ids", "val_ids"):
-            ids = [self.window_ids[name][split] for name in self.node_ap]
-            splits[split.removesuffix("_ids")] = functools.reduce(np.intersect1d, ids)
+        """The uploads joined by instant (the instants every AP sent); a window trains when it is some
+        node's training window and no node's validation window, and validates when it is some node's
+        validation window."""
+        train, val = (
+            functools.reduce(np.union1d, [ids[key] for ids in self.window_ids.values()])
+            for key in ("train_ids", "val_ids")
+        )
+        splits = {"train": np.setdiff1d(train, val), "val": val}
         spec = WindowSpec(self.config.data.history, self.config.data.horizon)
         return MultiViewData.of_arrays(self.uploads, spec, self.num_beams, splits)
 
