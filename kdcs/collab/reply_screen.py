@@ -21,7 +21,9 @@ import numpy as np
 
 from kdcs.collab.payload import PayloadError, PayloadSpec, _read_header, check_payload
 
-INTEGER_KINDS = ("window_ids",)  # payload kinds whose tensors are integers; all others are floating
+# payload kinds whose tensors are integers; all others are floating. raw_windows is multi-view-kd's
+# upload: window ids, beam labels, and float inputs sent as their raw bytes (uint8)
+INTEGER_KINDS = ("window_ids", "raw_windows")
 
 
 def screen_reply(data: bytes, spec: PayloadSpec, max_bytes: int) -> None:
