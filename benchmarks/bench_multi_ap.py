@@ -156,7 +156,7 @@ def main() -> None:
     joined = MultiViewData.join(per_ap, data_config.split)
     report = {
         "multi_view_teacher": teacher_report(
-            teacher_part(args.work, base, joined, args.seeds, args.recipe), args.recipe
+            teacher_part(args.work, base, per_ap, joined, args.seeds, args.recipe), args.recipe
         )
     }
     if args.json:
