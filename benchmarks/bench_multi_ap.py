@@ -1,11 +1,16 @@
-"""Nodes at different access points: a multi-view central teacher for every AP's single-sensor student.
+"""Nodes at different access points: a multi-view central teacher for every AP's single-sensor student,
+and world-frame fed-distill among nodes at the four APs.
 
 Run: .venv/bin/python benchmarks/bench_multi_ap.py [--work runs/bench-multi-ap] [--seeds 0 1 2]
-     [--recipe logit] [--json out.json]
-Default 4-AP street (ap1 camera + radar + GPS, ap2 camera, ap3 radar, ap4 GPS). Per seed: the multi-view
-teacher (configs/train/multi-view-teacher.yaml, every AP's views, one head per AP), each AP's teacher on its
-own sensors only (same model settings), and each AP's single-sensor student (its one sensor + its own beam
-history) trained alone and distilled from its head of the multi-view teacher of the same seed.
+     [--recipe logit] [--parts teacher world] [--own-teacher-seeds 0] [--json out.json]
+Default 4-AP street (ap1 camera + radar + GPS, ap2 camera, ap3 radar, ap4 GPS).
+teacher part, per seed: the multi-view teacher (configs/train/multi-view-teacher.yaml, every AP's views,
+one head per AP), each AP's teacher on its own sensors only (same model settings; on --own-teacher-seeds,
+default every seed), and each AP's single-sensor student (its one sensor + its own beam history) trained
+alone and distilled from its head of the multi-view teacher of the same seed.
+world part, per seed: configs/collab/multi-ap.yaml (a node per AP, the same single-sensor students) with
+fed-distill in the world frame and with local-only; fedavg's uplink for the same students is computed
+(rounds x fp32 weights of every node: fedavg itself refuses nodes at different APs).
 Finished runs (a folder with metrics.json) are reused. Models are selected on validation (early stopping);
 every number printed is on the test split, mean ± std over seeds.
 """
@@ -22,11 +27,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_kd import mean_std  # noqa: E402
+from kdcs.collab import CollabConfig  # noqa: E402
+from kdcs.collab.run_folder import RESULTS_JSON  # noqa: E402
 from kdcs.config import load_config  # noqa: E402
 from kdcs.data.demo_data import ensure_scenario  # noqa: E402
 from kdcs.data.multi_view import MultiViewData  # noqa: E402
 from kdcs.data.prepared import prepare_data  # noqa: E402
 from kdcs.distill.run_config import RunConfig  # noqa: E402
+from kdcs.jobs.collab import run_collab  # noqa: E402
 from kdcs.jobs.multi_view_teacher import MultiViewRunConfig, run_multi_view_teacher  # noqa: E402
 from kdcs.jobs.train import METRICS_JSON, run_training  # noqa: E402
 
@@ -71,7 +79,9 @@ def train(config: RunConfig, folder: Path, data) -> dict:
     return metrics
 
 
-def teacher_part(work: Path, base: list[str], per_ap: dict, joined, seeds: list[int], recipe: str) -> dict:
+def teacher_part(
+    work: Path, base: list[str], per_ap: dict, joined, seeds: list[int], recipe: str, own_seeds: list[int]
+) -> dict:
     """Every run of the multi-view teacher part; {seed: {run name: metrics}}."""
     data_overrides = [o for o in base if o.startswith("data.")]
     results: dict = {}
@@ -87,8 +97,9 @@ def teacher_part(work: Path, base: list[str], per_ap: dict, joined, seeds: list[
         for ap in APS:
             data = per_ap[ap]
             at_ap = [*base, f"data.ap={ap}", *COMMON, f"train.seed={seed}"]
-            own = load_config(RunConfig(), overrides=[*at_ap, *own_teacher_overrides(ap, joined)])
-            runs[f"own-teacher-{ap}"] = train(own, work / f"own-teacher-{ap}-s{seed}", data)
+            if seed in own_seeds:
+                own = load_config(RunConfig(), overrides=[*at_ap, *own_teacher_overrides(ap, joined)])
+                runs[f"own-teacher-{ap}"] = train(own, work / f"own-teacher-{ap}-s{seed}", data)
             student = [*at_ap, *student_model(ap), *STUDENT_TRAIN]
             alone = load_config(RunConfig(), overrides=student)
             runs[f"student-{ap}-alone"] = train(alone, work / f"student-{ap}-alone-s{seed}", data)
@@ -102,20 +113,22 @@ def teacher_report(results: dict, recipe: str) -> dict:
     """Per AP, mean ± std over seeds of test top-1 / top-5 mean for every model; prints the table."""
     seeds = sorted(results)
 
-    def stat(get) -> dict:
-        top1 = mean_std([get(results[s])["top1"]["mean"] for s in seeds])
-        top5 = mean_std([get(results[s])["top5"]["mean"] for s in seeds])
-        return {"top1": top1, "top5": top5}
+    def stat(get, over=seeds) -> dict:
+        top1 = mean_std([get(results[s])["top1"]["mean"] for s in over])
+        top5 = mean_std([get(results[s])["top5"]["mean"] for s in over])
+        return {"top1": top1, "top5": top5, "seeds": len(over)}
 
     table: dict = {}
     print(f"\nmulti-view teacher part, test split, {len(seeds)} seeds, mean top-1 / top-5 over slots t..t+3")
     for ap in APS:
         row = {
             "multi-view teacher head": stat(lambda r: r["mv-teacher"]["test"][ap]),  # noqa: B023
-            "own-sensors teacher": stat(lambda r: r[f"own-teacher-{ap}"]["test"]),  # noqa: B023
             "student alone": stat(lambda r: r[f"student-{ap}-alone"]["test"]),  # noqa: B023
             f"student + multi-view KD ({recipe})": stat(lambda r: r[f"student-{ap}-mv"]["test"]),  # noqa: B023
         }
+        own_seeds = [s for s in seeds if f"own-teacher-{ap}" in results[s]]
+        if own_seeds:
+            row["own-sensors teacher"] = stat(lambda r: r[f"own-teacher-{ap}"]["test"], own_seeds)  # noqa: B023
         gains = [
             results[s][f"student-{ap}-mv"]["test"]["top1"]["mean"]
             - results[s][f"student-{ap}-alone"]["test"]["top1"]["mean"]
@@ -131,11 +144,68 @@ def teacher_report(results: dict, recipe: str) -> dict:
                 )
             else:
                 print(
-                    f"  {name:38s} top1 {value['top1'][0]:.3f} ± {value['top1'][1]:.3f}  top5 {value['top5'][0]:.3f} ± {value['top5'][1]:.3f}"
+                    f"  {name:38s} top1 {value['top1'][0]:.3f} ± {value['top1'][1]:.3f}  "
+                    f"top5 {value['top5'][0]:.3f} ± {value['top5'][1]:.3f}  ({value['seeds']} seeds)"
                 )
     fronthaul = results[seeds[0]]["mv-teacher"]["fronthaul_bytes"]
     print(f"fronthaul (raw views + labels of the train and val instants, to the centre): {fronthaul:,} bytes")
     return {"aps": table, "fronthaul_bytes": fronthaul}
+
+
+COLLAB_CONFIG = REPO / "configs" / "collab" / "multi-ap.yaml"
+WORLD_PROTOCOLS = ("fed-distill", "local-only")
+
+
+def world_part(work: Path, base: list[str], seeds: list[int]) -> dict:
+    """Every collaborative run of the world part; {seed: {protocol: results.json}}."""
+    results: dict = {}
+    for seed in seeds:
+        for protocol in WORLD_PROTOCOLS:
+            folder = work / f"collab-{protocol}-s{seed}"
+            done = folder / RESULTS_JSON
+            if not done.is_file():
+                overrides = [*base, f"seed={seed}", f"protocol={protocol}", "train.progress=false"]
+                run_collab(load_config(CollabConfig(), COLLAB_CONFIG, overrides), folder)
+            results.setdefault(seed, {})[protocol] = json.loads(done.read_text())
+            print(f"done {folder.name}", flush=True)
+    return results
+
+
+def world_report(results: dict) -> dict:
+    """Per node, mean ± std over seeds of test top-1 / top-5 for both protocols; uplink bytes."""
+    seeds = sorted(results)
+    first = results[seeds[0]]["fed-distill"]
+    table: dict = {}
+    print(f"\nworld part, test split, {len(seeds)} seeds, mean top-1 / top-5 over slots t..t+3")
+    for node, entry in first["nodes"].items():
+        row = {}
+        for protocol in WORLD_PROTOCOLS:
+            row[protocol] = {
+                key: mean_std([results[s][protocol]["nodes"][node]["test"][f"{key}_mean"] for s in seeds])
+                for key in ("top1", "top5")
+            }
+        gains = [
+            results[s]["fed-distill"]["nodes"][node]["test"]["top5_mean"]
+            - results[s]["local-only"]["nodes"][node]["test"]["top5_mean"]
+            for s in seeds
+        ]
+        row["top5 gain"] = mean_std(gains)
+        table[node] = row
+        print(f"{node} ({entry['ap']}, {'+'.join(entry['modalities'])})")
+        for protocol in WORLD_PROTOCOLS:
+            value = row[protocol]
+            print(
+                f"  {protocol:12s} top1 {value['top1'][0]:.3f} ± {value['top1'][1]:.3f}  "
+                f"top5 {value['top5'][0]:.3f} ± {value['top5'][1]:.3f}"
+            )
+        gain = row["top5 gain"]
+        print(
+            f"  top5 gain    {gain[0]:+.3f} ± {gain[1]:.3f}  (target > 0: {'met' if gain[0] > 0 else 'NOT met'})"
+        )
+    uplink = mean_std([float(results[s]["fed-distill"]["bytes"]["up"]) for s in seeds])
+    fedavg = first["rounds"] * sum(4 * entry["parameters"] for entry in first["nodes"].values())
+    print(f"uplink: world-frame fed-distill {uplink[0]:,.0f} bytes; fedavg (computed) {fedavg:,} bytes")
+    return {"nodes": table, "uplink_bytes": uplink, "fedavg_uplink_bytes": fedavg}
 
 
 def main() -> None:
@@ -147,18 +217,24 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="cache root (default: under --work)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--recipe", default="logit", help="KD recipe of the taught students")
+    parser.add_argument("--parts", nargs="+", choices=("teacher", "world"), default=["teacher", "world"])
+    parser.add_argument(
+        "--own-teacher-seeds", type=int, nargs="*", help="seeds of the own-sensors teachers (default: all)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
     base = [f"data.scenario={scenario}", f"data.cache_root={args.cache or args.work / 'cache'}"]
-    data_config = load_config(RunConfig(), overrides=base).data
-    per_ap = {ap: prepare_data(dataclasses.replace(data_config, ap=ap)) for ap in APS}
-    joined = MultiViewData.join(per_ap, data_config.split)
-    report = {
-        "multi_view_teacher": teacher_report(
-            teacher_part(args.work, base, per_ap, joined, args.seeds, args.recipe), args.recipe
-        )
-    }
+    report = {}
+    if "teacher" in args.parts:
+        data_config = load_config(RunConfig(), overrides=base).data
+        per_ap = {ap: prepare_data(dataclasses.replace(data_config, ap=ap)) for ap in APS}
+        joined = MultiViewData.join(per_ap, data_config.split)
+        own_seeds = args.seeds if args.own_teacher_seeds is None else args.own_teacher_seeds
+        runs = teacher_part(args.work, base, per_ap, joined, args.seeds, args.recipe, own_seeds)
+        report["multi_view_teacher"] = teacher_report(runs, args.recipe)
+    if "world" in args.parts:
+        report["world_frame"] = world_report(world_part(args.work, base, args.seeds))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 
