@@ -23,6 +23,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -30,10 +32,14 @@ from benchmarks.bench_kd import mean_std  # noqa: E402
 from kdcs.collab import CollabConfig  # noqa: E402
 from kdcs.collab.run_folder import RESULTS_JSON  # noqa: E402
 from kdcs.config import load_config  # noqa: E402
+from kdcs.data.ap_geometry import data_geometry  # noqa: E402
 from kdcs.data.demo_data import ensure_scenario  # noqa: E402
 from kdcs.data.multi_view import MultiViewData  # noqa: E402
 from kdcs.data.prepared import prepare_data  # noqa: E402
 from kdcs.distill.run_config import RunConfig  # noqa: E402
+from kdcs.distill.trained_model import load_trained_model  # noqa: E402
+from kdcs.experiments.report.plots.scene import predict_scene  # noqa: E402
+from kdcs.experiments.report.plots.street import ApTrack, plot_street  # noqa: E402
 from kdcs.jobs.collab import run_collab  # noqa: E402
 from kdcs.jobs.multi_view_teacher import MultiViewRunConfig, run_multi_view_teacher  # noqa: E402
 from kdcs.jobs.train import METRICS_JSON, run_training  # noqa: E402
@@ -208,6 +214,36 @@ def world_report(results: dict) -> dict:
     return {"nodes": table, "uplink_bytes": uplink, "fedavg_uplink_bytes": fedavg}
 
 
+def street_plot(work: Path, scenario: Path, per_ap: dict, recipe: str, seed: int, path: Path) -> Path:
+    """The street with the four APs, one test sequence's vehicle track (ground truth) and, at each AP,
+    the top-1 beam of its student taught by the multi-view teacher (seed `seed`) against the true beam."""
+    test = per_ap["ap1"].windows["test"]
+    sequences, counts = np.unique(test.seq_ids, return_counts=True)
+    positions = np.flatnonzero(test.seq_ids == sequences[np.argmax(counts)])
+    truth = json.loads((Path(scenario) / "ground_truth.json").read_text())["columns"]
+    where = {int(index): k for k, index in enumerate(truth["index"])}
+    shown = []
+    for ap in APS:
+        data = per_ap[ap]
+        windows = data.windows["test"].subset(positions)
+        rows = windows.end_rows
+        indices = np.asarray(data.cache.arrays["index"])[rows]
+        if ap == "ap1":
+            first = indices
+            track = np.array(
+                [[truth["tx_x_m"][where[int(i)]], truth["tx_y_m"][where[int(i)]]] for i in indices]
+            )
+        elif not np.array_equal(indices, first):
+            raise SystemExit(f"{ap}'s test windows are not at ap1's instants; the street plot needs both")
+        model = load_trained_model(work / f"student-{ap}-{recipe}-s{seed}")
+        predicted = predict_scene(model, data, windows)[:, 0]
+        true = np.asarray(data.cache.arrays["beam"], dtype=np.int64)[rows]
+        label = f"{STUDENT_SENSOR[ap]} student + multi-view KD"
+        shown.append(ApTrack(data_geometry(data)[0], predicted, true, label))
+    title = f"Default street, test sequence {int(sequences[np.argmax(counts)])} ({len(positions)} slots), seed {seed}"
+    return plot_street(track, shown, title, path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--work", type=Path, default=Path("runs/bench-multi-ap"))
@@ -221,6 +257,7 @@ def main() -> None:
     parser.add_argument(
         "--own-teacher-seeds", type=int, nargs="*", help="seeds of the own-sensors teachers (default: all)"
     )
+    parser.add_argument("--plot", type=Path, help="write the street plot (teacher part, first seed) here")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
@@ -233,6 +270,8 @@ def main() -> None:
         own_seeds = args.seeds if args.own_teacher_seeds is None else args.own_teacher_seeds
         runs = teacher_part(args.work, base, per_ap, joined, args.seeds, args.recipe, own_seeds)
         report["multi_view_teacher"] = teacher_report(runs, args.recipe)
+        if args.plot:
+            print(f"wrote {street_plot(args.work, scenario, per_ap, args.recipe, args.seeds[0], args.plot)}")
     if "world" in args.parts:
         report["world_frame"] = world_report(world_part(args.work, base, args.seeds))
     if args.json:
