@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 FOCAL = "focal"
+DATA_FREE = "data-free"
 
 NAMED_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     # no KD: the task loss alone (the "no KD" rows of the paper's table)
@@ -46,4 +47,10 @@ NAMED_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     },
     # several teachers' tempered predictions averaged (optionally confidence-weighted)
     "multi-teacher": {"task": {"loss": FOCAL, "weight": 0.3}, "kd": {"loss": "multi-teacher", "weight": 0.7}},
+    # logit KD on windows synthesised from the teacher (kd.data_free.*; kdcs.distill.data_free): the task
+    # term's targets are the teacher's own top beams on synthetic windows, real labels on real ones
+    DATA_FREE: {
+        "task": {"loss": FOCAL, "weight": 0.3},
+        "kd": {"loss": "logit-kd", "weight": 0.7, "temperature": 4.0},
+    },
 }

@@ -8,6 +8,7 @@ from typing import Any
 
 from kdcs.config import ConfigError
 from kdcs.data.prepared import DataConfig
+from kdcs.distill.data_free.config import DataFreeConfig
 from kdcs.distill.recipes import merge_recipe, needs_teacher
 from kdcs.distill.train_config import TrainConfig
 from kdcs.models import ModelConfig, resolve_config
@@ -17,16 +18,19 @@ from kdcs.models import ModelConfig, resolve_config
 class KDConfig:
     """Which knowledge moves: a named recipe (kdcs.distill.recipes), term overrides, and the teacher.
 
-    recipe: "none", "logit", "feature", "rkd", "rkd-park", "cross-modal", "self-kd", "multi-teacher".
+    recipe: "none", "logit", "feature", "rkd", "rkd-park", "cross-modal", "self-kd", "multi-teacher",
+        "data-free" (trains on windows synthesised from the teacher, see `data_free`).
     terms: per-term overrides merged into the recipe, e.g. {"kd": {"temperature": 2.0}}.
     teacher: a run folder or weights file; required by every recipe but "none".
     cache_teacher_outputs: run the frozen teacher once over all windows instead of every batch.
+    data_free: how the "data-free" recipe synthesises its windows (`kdcs.distill.data_free.config`).
     """
 
     recipe: str = "none"
     terms: dict[str, Any] = field(default_factory=dict)
     teacher: str | None = None
     cache_teacher_outputs: bool = True
+    data_free: DataFreeConfig = field(default_factory=DataFreeConfig)
 
 
 @dataclass(frozen=True)

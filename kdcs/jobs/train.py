@@ -20,7 +20,9 @@ from kdcs.config import ConfigError, load_config, to_dict
 from kdcs.data.prepared import PreparedData, prepare_data
 from kdcs.distill.batch_context import feature_keys_read
 from kdcs.distill.composer import build_composer
+from kdcs.distill.data_free.training_set import data_free_sets
 from kdcs.distill.multi_view import SourceModel, head_source, join_aps
+from kdcs.distill.named_recipes import DATA_FREE
 from kdcs.distill.prediction import evaluate_split
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
 from kdcs.distill.run_config import RunConfig, checked_run_config, window_mismatch
@@ -110,6 +112,48 @@ def _multi_view_head(
     return head_source(teacher, joined, ap)
 
 
+def _scenario_parts(
+    config: RunConfig, recipe: dict, data: PreparedData, student: nn.Module, teacher: nn.Module | None,
+    workers: int | None, teacher_outputs: Path | None,
+) -> tuple[Any, Any, nn.Module, TeacherSource | None]:  # fmt: skip
+    """(train batcher, val batcher, composer, teacher source) over the scenario's own splits."""
+    multi_view = isinstance(teacher, MultiViewTeacher)
+    teacher_inputs = teacher.modalities if teacher is not None and not multi_view else ()
+    modalities = tuple(dict.fromkeys([*student.modalities, *teacher_inputs]))
+    train = data.batcher("train", modalities, config.train.batch_size, shuffle=True, seed=config.train.seed)
+    val = data.batcher("val", modalities, 256)
+    example = next(iter(val))
+    if multi_view:
+        source = _multi_view_head(teacher, config, data, workers)
+        return (
+            train,
+            val,
+            build_composer(resolve_recipe(recipe, student, SourceModel(source), example)),
+            source,
+        )
+    composer = build_composer(resolve_recipe(recipe, student, teacher, example))
+    return train, val, composer, _teacher_source(config, teacher, composer, [train, val], teacher_outputs)
+
+
+def _data_free_parts(
+    config: RunConfig, recipe: dict, data: PreparedData, student: nn.Module, teacher: nn.Module, run_dir: Path
+) -> tuple[Any, Any, nn.Module, TeacherSource | None, dict[str, Any]]:
+    """(train batcher, val batcher, composer, teacher source, metrics.json "data_free") of a data-free
+    run: windows synthesised from the teacher (`kdcs.distill.data_free`), labelled by the teacher
+    reading the student's sensors only; its outputs are cached per synthetic window by this run."""
+    if isinstance(teacher, MultiViewTeacher):
+        raise ConfigError(
+            f"kd.recipe 'data-free' needs a single-AP teacher; {config.kd.teacher} is a multi-view teacher"
+        )
+    sets = data_free_sets(
+        config.kd.data_free, data, teacher, student, run_dir,
+        seed=config.train.seed, batch_size=config.train.batch_size, num_threads=config.train.num_threads,
+    )  # fmt: skip
+    composer = build_composer(resolve_recipe(recipe, student, sets.teacher, next(iter(sets.val))))
+    source = _teacher_source(config, sets.teacher, composer, [sets.train, sets.val], None)
+    return sets.train, sets.val, composer, source, {"data_free": sets.report}
+
+
 def run_training(
     config: RunConfig,
     run_dir: Path,
@@ -136,17 +180,16 @@ def run_training(
     if teacher is not None and not multi_view:
         _check_inputs(teacher, data, f"the teacher {config.kd.teacher}")
     student = _student(config, data)
-    teacher_inputs = teacher.modalities if teacher is not None and not multi_view else ()
-    modalities = tuple(dict.fromkeys([*student.modalities, *teacher_inputs]))
-    train = data.batcher("train", modalities, config.train.batch_size, shuffle=True, seed=config.train.seed)
-    val = data.batcher("val", modalities, 256)
-    example = next(iter(val))
-    if multi_view:
-        source = _multi_view_head(teacher, config, data, workers)
-        composer = build_composer(resolve_recipe(recipe, student, SourceModel(source), example))
+    extra: dict[str, Any] = {}
+    if config.kd.recipe == DATA_FREE:
+        train, val, composer, source, extra = _data_free_parts(
+            config, recipe, data, student, teacher, run_dir
+        )
+        teacher_outputs = None  # a shared cache holds the scenario's windows, not this run's synthetic ones
     else:
-        composer = build_composer(resolve_recipe(recipe, student, teacher, example))
-        source = _teacher_source(config, teacher, composer, [train, val], teacher_outputs)
+        train, val, composer, source = _scenario_parts(
+            config, recipe, data, student, teacher, workers, teacher_outputs
+        )
     trainer = Trainer(student, composer, train, val, config.train, run_dir, teacher=source)
     # config.yaml is written once the start is accepted: a refused run leaves the folder's own
     result = trainer.fit(resume=resume, run_files={CONFIG_YAML: config_text(config)})
@@ -165,6 +208,7 @@ def run_training(
         "windows": data.counts(),
         "val": result.best_val,
         "test": evaluate_split(student, data, "test"),
+        **extra,
     }
     write_json_atomically(run_dir / METRICS_JSON, metrics)
     return metrics

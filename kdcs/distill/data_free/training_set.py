@@ -105,6 +105,8 @@ def _synthetic_windows(
 ) -> tuple[WindowSet, str, float]:
     """(train + val synthetic windows, where they came from, synthesis seconds)."""
     key = _synthesis_key(config, subset, shape, seed)
+    if config.synthetic_set and not Path(config.synthetic_set).is_file():
+        raise ConfigError(f"config key 'kd.data_free.synthetic_set': no file at {config.synthetic_set}")
     for candidate, origin in ((config.synthetic_set, "reused"), (run_dir / SYNTHETIC_FILE, "resumed")):
         if candidate and Path(candidate).is_file():
             windows, metadata = load_window_set(Path(candidate))
@@ -115,6 +117,11 @@ def _synthetic_windows(
                     f"config key 'kd.data_free.synthetic_set': {candidate} was synthesised with another teacher, "
                     "modalities, window, seed or synthesis settings than this run's"
                 )
+            # never overwrite another run's windows: the trainer refuses a folder of another run later
+            raise ConfigError(
+                f"{candidate} holds synthetic windows of another teacher, window, seed or synthesis settings: "
+                "write this run to another folder"
+            )
     start = time.perf_counter()
     windows = synthesise_windows(subset, config.windows + config.val_windows, shape, config, seed)
     seconds = time.perf_counter() - start
