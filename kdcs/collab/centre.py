@@ -1,4 +1,5 @@
-"""The central node's services to protocols: its teacher, its student, the shared proxy set.
+"""The central node's services to protocols: its teacher, its student, the shared proxy set (its own
+recorded sequences, or with `proxy: twin` a synthetic twin of its site, `kdcs.collab.twin_proxy`).
 
 Built lazily: a protocol that never asks for the teacher never trains one. In a Flower deployment
 these live in the server app; in the local runner, in the runner's process.
@@ -16,6 +17,7 @@ from kdcs.collab.node import CollabNode
 from kdcs.collab.node_setup import DataViews, build_central_node, centre_sequences
 from kdcs.collab.protocol import TASK_ONLY
 from kdcs.collab.proxy_set import ProxyInputs, thinned
+from kdcs.collab.twin_proxy import TwinProxy
 from kdcs.config import ConfigError, from_dict
 from kdcs.data.ap_geometry import CodebookSpec, WorldFrame, data_geometry, table_frame
 from kdcs.data.partition import windows_in_sequences
@@ -44,6 +46,7 @@ class Centre:
         self.config, self.views, self.run_dir = config, views, Path(run_dir)
         self._nodes: dict[str, CollabNode] = {}
         self.teacher_val: dict | None = None
+        self.twin = TwinProxy(config, self.run_dir) if config.proxy == "twin" else None
 
     def node(self, role: str) -> CollabNode:
         """The central node holding its "teacher" or its "student" model (built once)."""
@@ -68,7 +71,9 @@ class Centre:
         return windows_in_sequences(train, centre_sequences(self.config, self.views))
 
     def proxy_windows(self) -> WindowIndex:
-        """The proxy set in the centre's data: at most `proxy_windows` of its reserved windows."""
+        """The proxy set: at most `proxy_windows` of the centre's reserved windows, or of its twin's."""
+        if self.twin is not None:
+            return self.twin.windows()
         windows = thinned(self.reserved_windows(), self.config.proxy_windows)
         if len(windows) == 0:
             raise ConfigError(
@@ -83,6 +88,8 @@ class Centre:
     def proxy_inputs(self, modalities: tuple[str, ...], ap: str | None = None) -> ProxyInputs:
         """What goes to a node reading `modalities`: the proxy windows' rows of those inputs only, as
         AP `ap` (default: the centre's) recorded them at the same instants."""
+        if self.twin is not None:  # validation keeps a twin's nodes at the centre's AP
+            return self.twin.inputs(modalities)
         central = self.views.of(self.config.central.ap)
         windows = self.proxy_windows()
         if ap is None or ap == self.config.central.ap:

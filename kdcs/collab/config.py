@@ -25,6 +25,8 @@ PARTITIONS = ("ap", "iid", "dirichlet")
 RUNNERS = ("sequential", "processes")
 FAULT_KINDS = ("crash", "hang", "nan", "garbage")
 ENGINES = ("local", "flower")
+PROXY_SOURCES = ("real", "twin")
+TWIN_PROTOCOLS = ("fed-distill", "mutual")  # the protocols whose proxy windows need nothing but inputs
 KNOWLEDGE_FRAMES = ("beam", "world")
 # local-only exchanges nothing: in the world frame it is the baseline on the same node data
 WORLD_FRAME_PROTOCOLS = ("fed-distill", "mutual", "local-only")
@@ -175,6 +177,12 @@ class CollabConfig:
         its nodes are partitioned: the proxy set (`kdcs.collab.proxy_set`), disjoint from every
         node's share (at every AP when nodes may sit at any AP: the centre keeps those instants
         wherever they were recorded). proxy_windows: at most this many of their windows form the proxy set.
+    proxy: where fed-distill's and mutual's proxy windows come from: "real" (the centre's reserved
+        sequences) or "twin" (a synthetic scenario of the site with the site's physical parameters and
+        another seed, `kdcs.collab.twin_proxy`; the reserved sequences then stay out of the nodes' pool
+        all the same, so both sources train the nodes on the same shares). twin_seed: the twin's seed
+        (None = the site's + 1). twin_sequences: sequences the twin holds. twin_dir: where the twin is
+        written (None = <run folder>/twin); a twin of the same config found there is reused.
     seed: initial weights, shuffling, the proxy batches. partition_seed: the seed that deals the data
         (the centre's sequences and the node shares); None = `seed`. Fix it to repeat a run over
         training seeds on one split.
@@ -209,6 +217,10 @@ class CollabConfig:
     proxy_windows: int = 512
     knowledge_frame: Literal["beam", "world"] = "beam"
     world: WorldConfig = field(default_factory=WorldConfig)
+    proxy: Literal["real", "twin"] = "real"
+    twin_seed: int | None = None
+    twin_sequences: int = 24
+    twin_dir: str | None = None
     dirichlet_alpha: float = 0.5
     node_timeout_s: float = 600.0
     seed: int = 0

@@ -7,6 +7,8 @@ from __future__ import annotations
 from kdcs.collab.config import (
     ENGINES,
     KNOWLEDGE_FRAMES,
+    PROXY_SOURCES,
+    TWIN_PROTOCOLS,
     WORLD_FRAME_PROTOCOLS,
     CollabConfig,
     FlowerConfig,
@@ -39,6 +41,7 @@ def validate_collab_config(config: CollabConfig) -> None:
                 f"config key 'nodes[{index}].name' ({name!r}) must be unique, non-empty, not 'central'"
             )
     _check_ranges(config)
+    _check_proxy(config)
     for fault in config.faults:
         if fault.node not in names:
             raise ConfigError(f"config key 'faults': node {fault.node!r} is not one of the nodes {names}")
@@ -98,6 +101,24 @@ def _check_flower(flower: FlowerConfig) -> None:
         raise ConfigError(
             "config key 'flower.supernodes': SuperNodes started elsewhere need a known SuperLink; "
             "set flower.superlink or a fixed flower.port"
+        )
+
+
+def _check_proxy(config: CollabConfig) -> None:
+    if config.proxy not in PROXY_SOURCES:
+        raise ConfigError(f"config key 'proxy' must be one of {PROXY_SOURCES}, got {config.proxy!r}")
+    if config.proxy == "twin" and config.protocol not in TWIN_PROTOCOLS:
+        raise ConfigError(
+            f"config key 'proxy': a twin proxy set serves {', '.join(TWIN_PROTOCOLS)} only, not {config.protocol!r} "
+            "(which exchanges no proxy predictions, or trains the centre on the proxy windows' labels)"
+        )
+    if config.twin_sequences < 1:
+        raise ConfigError(f"config key 'twin_sequences' must be >= 1, got {config.twin_sequences}")
+    elsewhere = [n.name for n in config.nodes if config.proxy == "twin" and n.ap not in (None, config.central.ap)]
+    if elsewhere:
+        raise ConfigError(
+            f"config key 'proxy': the twin records sensors at the centre's AP {config.central.ap!r} only, "
+            f"and node {elsewhere[0]!r} sits at another AP"
         )
 
 
