@@ -163,3 +163,10 @@ def test_synthesis_makes_the_teacher_confident_in_the_chosen_beams():
         )
 
     assert confidence(60) < confidence(1) - 1.0  # measured 8.97 -> 6.69
+
+
+def test_a_beam_history_student_gets_the_prior_tracks_as_they_are():
+    subset = SensorSubsetTeacher(tiny_teacher(("beam_history",)), ("beam_history",))
+    windows = synthesise_batch(subset, 5, SHAPE, DataFreeConfig(steps=3), np.random.default_rng(2))
+    assert set(windows) == {"beam_history", "track"}
+    assert windows["beam_history"].shape == (5, L) and windows["track"].shape == (5, J + 1)

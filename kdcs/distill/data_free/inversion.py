@@ -85,6 +85,8 @@ def synthesise_batch(
     history, chosen = split_track(tracks, shape.history)
     torch.manual_seed(int(rng.integers(2**31)))
     inputs = _parametrised(teacher.modalities, count, shape, config, rng)
+    if not list(inputs.parameters()):  # beam history alone: the tracks are the windows, nothing to optimise
+        return {"beam_history": history, "track": chosen}
     images = [teacher.teacher.encoders[m] for m in inputs if m in IMAGE_MODALITIES]
     statistics = BatchNormStatistics(images)
     optimizer = torch.optim.Adam(inputs.parameters(), lr=config.lr)
