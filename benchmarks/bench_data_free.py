@@ -1,0 +1,152 @@
+"""Data-free KD: students built from a trained teacher alone, against the same students trained on real
+data, with 5% of the real windows, and chance; on the default scenario and on real DeepSense scenario 5.
+
+Run: .venv/bin/python benchmarks/bench_data_free.py [--work runs/bench-data-free] [--seeds 0 1 2]
+     [--students gps-beam camera] [--scenario5 ../shared/data/deepsense/scenario5] [--json out.json]
+     [--set kd.data_free.steps=100 ...]   (overrides of every data-free run)
+
+Default scenario, AP1: the teacher is configs/train/multimodal-teacher.yaml (seed 0; camera motion + radar +
+GPS + beam history); students: gps-beam-student (GPS + beam history, as bench_kd.py) and ds-student on the
+camera motion masks. Scenario 5 (GPS + beam power, no camera): the teacher is
+configs/train/scenario5-beam-history.yaml (seed 0, beam history only) and the student the same architecture.
+Per student and seed: no KD on the real training split; data-free (synthetic windows only, selected on
+held-out synthetic windows: no real window read until the test); data-free + 5% of the real training
+windows. Every number is on the real test split. Finished runs (metrics.json) are reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench_kd import COMMON, STUDENT, mean_std, run, study_data, teacher_config  # noqa: E402
+
+from kdcs.config import load_config  # noqa: E402
+from kdcs.data.prepared import prepare_data  # noqa: E402
+from kdcs.distill.run_config import RunConfig  # noqa: E402
+
+SCENARIO5_CONFIG = REPO / "configs" / "train" / "scenario5-beam-history.yaml"
+CAMERA_STUDENT = [
+    "model.architecture=ds-student",
+    "model.modalities=[camera_motion]",
+    "train.epochs=20",
+    "train.optim.lr=2e-3",
+    "train.patience=6",
+    "train.num_threads=1",
+]
+# image synthesis runs the teacher's CNN forward and backward at every step: fewer, smaller batches
+CAMERA_SYNTHESIS = ["kd.data_free.windows=512", "kd.data_free.val_windows=128", "kd.data_free.steps=60"]
+VARIANTS = {  # row label: (run folder prefix, overrides)
+    "real data, no KD": ("real", ["kd.recipe=none"]),
+    "data-free": ("data-free", ["kd.recipe=data-free"]),
+    "data-free + 5% real": ("data-free-real5", ["kd.recipe=data-free", "kd.data_free.real_fraction=0.05"]),
+}
+
+
+def student_runs(
+    work: Path, base: list[str], student: list[str], teacher: Path, seeds: list[int], data, extra: list[str],
+    config_file: Path | None = None,
+) -> dict[str, list[dict]]:  # fmt: skip
+    """Every variant of one student over the seeds: {variant: [metrics per seed]}."""
+    rows: dict[str, list[dict]] = {}
+    for variant, (prefix, overrides) in VARIANTS.items():
+        for seed in seeds:
+            label = f"{prefix}-s{seed}"
+            kd = [*overrides, f"kd.teacher={teacher}"] if "data-free" in variant else overrides
+            more = extra if "data-free" in variant else []
+            settings = [*base, *student, *kd, *more, f"train.seed={seed}", f"name={label}"]
+            config = load_config(RunConfig(), config_file, settings)
+            rows.setdefault(variant, []).append(run(config, work / label, data))
+            print(f"done {work.name} {variant} seed {seed}", flush=True)
+    return rows
+
+
+def default_scenario(args) -> dict[str, dict[str, list[dict]]]:
+    base, data = study_data(args.work)
+    teacher = args.work / "teacher"
+    run(teacher_config(base, 0), teacher, data)
+    students = {"gps-beam": (STUDENT, []), "camera": (CAMERA_STUDENT, CAMERA_SYNTHESIS)}
+    return {
+        f"default ap1, {name}": student_runs(
+            args.work / name,
+            base,
+            students[name][0],
+            teacher,
+            args.seeds,
+            data,
+            [*students[name][1], *args.set],
+        )
+        for name in args.students
+    }
+
+
+def scenario5(args) -> dict[str, dict[str, list[dict]]]:
+    work = args.work / "scenario5"
+    base = [f"data.scenario={args.scenario5}", f"data.cache_root={work / 'cache'}", *COMMON]
+    data = prepare_data(load_config(RunConfig(), SCENARIO5_CONFIG, base).data)
+    teacher = work / "teacher"
+    run(load_config(RunConfig(), SCENARIO5_CONFIG, [*base, "train.seed=0", "name=teacher"]), teacher, data)
+    rows = student_runs(work, base, [], teacher, args.seeds, data, args.set, config_file=SCENARIO5_CONFIG)
+    return {"scenario 5, beam history": rows}
+
+
+def summary(rows: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
+    table = {}
+    for variant, runs in rows.items():
+        top1 = mean_std([m["test"]["top1"]["mean"] for m in runs])
+        top5 = mean_std([m["test"]["top5"]["mean"] for m in runs])
+        seconds = mean_std(
+            [m["train_seconds"] + m.get("data_free", {}).get("synthesis_seconds", 0.0) for m in runs]
+        )
+        synthesis = mean_std([m.get("data_free", {}).get("synthesis_seconds", 0.0) for m in runs])
+        table[variant] = {
+            "top1": top1,
+            "top5": top5,
+            "seconds": seconds,
+            "synthesis_seconds": synthesis,
+            "seeds": len(runs),
+        }
+    num_beams = 64
+    table["chance"] = {"top1": (1 / num_beams, 0.0), "top5": (5 / num_beams, 0.0)}
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", type=Path, default=Path("runs/bench-data-free"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--students", nargs="*", default=["gps-beam", "camera"], choices=["gps-beam", "camera"]
+    )
+    parser.add_argument("--scenario5", type=Path, default=None)
+    parser.add_argument("--set", nargs="*", default=[], help="overrides of every data-free run")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    studies = default_scenario(args) if args.students else {}
+    if args.scenario5 is not None:
+        studies.update(scenario5(args))
+    tables = {name: summary(rows) for name, rows in studies.items()}
+    for name, table in tables.items():
+        real = table["real data, no KD"]["top5"][0]
+        print(f"\n{name} (test split; mean ± std over seeds; seconds = synthesis + training)")
+        for variant, row in table.items():
+            cost = (
+                f"  {row['seconds'][0]:7.1f} s (synthesis {row['synthesis_seconds'][0]:.1f})"
+                if "seconds" in row
+                else ""
+            )
+            print(
+                f"  {variant:22s} top1 {row['top1'][0]:.3f} ± {row['top1'][1]:.3f}  "
+                f"top5 {row['top5'][0]:.3f} ± {row['top5'][1]:.3f}  ({row['top5'][0] / real:.0%} of real){cost}"
+            )
+    if args.json:
+        args.json.write_text(json.dumps(tables, indent=2))
+
+
+if __name__ == "__main__":
+    main()
