@@ -9,6 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import torch
 
 from kdcs.collab.encodings import ENCODING_NAMES
 from kdcs.collab.payload import MAGIC, Payload, PayloadError, PayloadSpec
@@ -35,6 +36,24 @@ def test_a_good_reply_passes_in_every_encoding(encoding):
     screen_reply(data, LOGITS, BOUND)
     ids = Payload("window_ids", {"train_ids": np.arange(7), "val_ids": np.arange(3)}).encode()
     screen_reply(ids, window_ids_spec(), BOUND)
+
+
+def test_a_models_weights_pass_with_their_integer_buffers_and_a_boolean_is_refused():
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)
+    )  # num_batches_tracked: int64
+    state = {name: value.numpy() for name, value in model.state_dict().items()}
+    spec = PayloadSpec("weights", {name: value.shape for name, value in state.items()})
+    screen_reply(Payload("weights", state).encode("fp32"), spec, BOUND)
+    entry = {"name": "1.num_batches_tracked", "shape": [], "dtype": "bool", "encoding": "raw", "nbytes": 1}
+    others = [
+        {"name": n, "shape": list(v.shape), "dtype": "float32", "encoding": "raw", "nbytes": v.size * 4}
+        for n, v in state.items()
+        if n != entry["name"]
+    ]
+    forged = _forged("weights", [*others, entry], bytes(sum(e["nbytes"] for e in [*others, entry])))
+    with pytest.raises(PayloadError, match="dtype bool, expected numeric"):
+        screen_reply(forged, spec, BOUND)
 
 
 def test_a_reply_over_the_bound_is_rejected_by_its_size():
