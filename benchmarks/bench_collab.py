@@ -14,7 +14,8 @@ mean ± std over training seeds on one data split; finished runs, those with res
 - scenario5: the same on real DeepSense scenario 5 (configs/collab/scenario5-dirichlet.yaml).
 - bytes: fedavg's, fed-distill's and mutual's uplink per node and round, and the proxy inputs sent
   down once, for three students (gps-beam-student, ds-student, paper-student): measured from the
-  payloads of one round with no training (local_epochs=0), in the default payload encoding.
+  payloads of one round of 2 local epochs, fed-distill both as dense fp32 logits and in the default
+  encoding (whose bytes grow as the models train: see the full runs' uplink).
 - scale: 16 nodes at AP1 (IID shares, camera / radar / GPS students cycled), fed-distill, 3 rounds, timed.
 ensemble-to-central's central student is compared with the same student trained on the centre's own
 windows alone (the run "central-alone": ensemble-to-central with kd_weight=0).
@@ -248,32 +249,47 @@ def write_curves(runs: dict, work: Path, name: str) -> None:
 # ----------------------------------------------------------------------------------- parts
 
 
+def reply_bytes(results: dict, kind: str) -> float:
+    """Mean bytes of one node's `kind` replies in one round (acks excluded)."""
+    return results["bytes"]["by_kind"].get(f"up:{kind}", 0) / (len(results["nodes"]) * results["rounds"])
+
+
 def bytes_part(work: Path, base: list[str]) -> dict:
-    """Uplink per node and round of fedavg, fed-distill and mutual, per student (no training)."""
+    """Uplink per node and round of fedavg, fed-distill and mutual, per student: weights (fp32), dense
+    fp32 proxy logits (the same for any student), and the default encoding's logits after one round of
+    2 local epochs (sqrt-lzma's bytes depend on the logits: a trained model's cost more)."""
     table = {}
-    print("\nBytes per node and round (one round, no training; default payload encoding)")
     print(
-        f"{'student':18} {'parameters':>10} {'fedavg up':>11} {'fed-distill up':>15} {'mutual up':>11} "
-        f"{'fd/fedavg':>9} {'proxy inputs down (once)':>25}"
+        "\nBytes per node and round (one round of 2 local epochs; weights fp32, logits dense fp32 and default)"
+    )
+    print(
+        f"{'student':18} {'parameters':>10} {'fedavg up':>11} {'fp32 logits':>11} {'fed-distill up':>15} "
+        f"{'mutual up':>11} {'fd/fedavg':>9} {'proxy inputs down (once)':>25}"
     )
     for student, overrides in BYTES_STUDENTS.items():
-        ups, proxy = {}, 0
-        for protocol in ("fedavg", "fed-distill", "mutual"):
-            results = collab_run(
-                work / f"bytes-{student}-{protocol}",
+        found = {}
+        for label, extra in (
+            ("fedavg", ["protocol=fedavg"]),
+            ("dense", ["protocol=fed-distill", "payload_encoding=fp32"]),
+            ("fed-distill", ["protocol=fed-distill"]),
+            ("mutual", ["protocol=mutual"]),
+        ):
+            found[label] = collab_run(
+                work / f"bytes-{student}-{label}",
                 CONFIGS / "same-student.yaml",
-                [*base, *overrides, f"protocol={protocol}", "rounds=1", "local_epochs=0"],
+                [*base, *overrides, *extra, "rounds=1", "local_epochs=2"],
             )
-            nodes = len(results["nodes"])
-            ups[protocol] = results["bytes"]["up"] / nodes
-            if protocol == "fed-distill":
-                proxy = results["bytes"]["by_kind"].get("down:proxy_inputs", 0) / nodes
-            parameters = next(iter(results["nodes"].values()))["parameters"]
+        ups = {
+            label: reply_bytes(r, "weights" if label == "fedavg" else "logits") for label, r in found.items()
+        }
+        nodes = len(found["fed-distill"]["nodes"])
+        proxy = found["fed-distill"]["bytes"]["by_kind"].get("down:proxy_inputs", 0) / nodes
+        parameters = next(iter(found["fedavg"]["nodes"].values()))["parameters"]
         ratio = ups["fed-distill"] / ups["fedavg"]
         table[student] = {"parameters": parameters, **ups, "proxy_inputs_down": proxy, "ratio": ratio}
         print(
-            f"{student:18} {parameters:10,} {ups['fedavg']:11,.0f} {ups['fed-distill']:15,.0f} "
-            f"{ups['mutual']:11,.0f} {ratio:9.4f} {proxy:25,.0f}"
+            f"{student:18} {parameters:10,} {ups['fedavg']:11,.0f} {ups['dense']:11,.0f} "
+            f"{ups['fed-distill']:15,.0f} {ups['mutual']:11,.0f} {ratio:9.4f} {proxy:25,.0f}"
         )
     return table
 
