@@ -10,11 +10,12 @@ broadcast and is distilled in the nodes' last segment.
 
 Students may differ: only [P, S, C] logits travel, so its uplink per round is P x S x C values
 whatever the student. Dense, that is less than FedAvg's (the student's parameters) only when the
-student is larger than the proxy logits: 256 proxy windows x 4 slots x 64 beams as fp32 are 262,144
-bytes, more than the 62,336-parameter GPS + beam-history student's fp32 weights (about 252,000 bytes).
-The saving comes from the soft-label encoding (`payload_encoding`, sqrt-lzma by default) and the
-proxy size; the ledger counts what was really sent, and benchmarks/bench_collab.py reports the
-uplink per student against FedAvg's.
+student is larger than the proxy logits: the 439 proxy windows of configs/collab/same-student.yaml x 4
+slots x 64 beams as fp32 are 449,536 bytes, more than the 62,336-parameter GPS + beam-history student's
+fp32 weights (249,344 bytes) and about ds-student's. The saving comes from the soft-label encoding
+(`payload_encoding`, sqrt-lzma by default: 7-16 KB per reply there) and the proxy size; the ledger
+counts what was really sent, and benchmarks/bench_collab.py reports the uplink per student against
+FedAvg's (README: "Bytes per student").
 """
 
 from __future__ import annotations
