@@ -17,6 +17,7 @@ from kdcs.deprecation import KdcsDeprecationWarning
 @contextmanager
 def user_errors() -> Iterator[None]:
     # imported here, as the jobs are: these modules load torch and onnx (see kdcs.cli)
+    from kdcs.collab.flower.errors import FlowerRunError
     from kdcs.config import ConfigError
     from kdcs.data.errors import DataError
     from kdcs.deploy.source import DeployError
@@ -29,7 +30,8 @@ def user_errors() -> Iterator[None]:
         try:
             yield
         except (
-            ConfigError, DataError, CheckpointError, DeployError, StorageError, FileExistsError, FileNotFoundError
+            ConfigError, DataError, CheckpointError, DeployError, StorageError, FlowerRunError, FileExistsError,
+            FileNotFoundError,
         ) as exc:  # fmt: skip
             _refuse(str(exc))
         except OSError as exc:  # a full disk or a folder the user may not write: theirs to fix, not a bug

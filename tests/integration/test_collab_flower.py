@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -204,3 +205,21 @@ def test_a_supernode_killed_mid_round_is_missing_then_rejoins(scenario, flower_h
     assert results["nodes"]["n2"]["test"]["num_windows"] > 0
     noted = json.loads((run_dir / "flower" / "processes.json").read_text())
     assert noted["left"] == [] and not alive([*killed, *(int(pid) for pid in noted["pids"])])
+
+
+def test_a_superlink_that_cannot_start_is_one_error_sentence(scenario, flower_home, tmp_path, monkeypatch):
+    # Prepare: every Flower command is `false`, so the SuperLink exits at once with code 1
+    monkeypatch.setattr("kdcs.collab.flower.deployment.flower_command", lambda name: shutil.which("false"))
+    config_path = tmp_path / "collab.yaml"
+    config_path.write_text(yaml.safe_dump(to_dict(tiny_config(scenario, TWO_NODES)), sort_keys=False))
+
+    # Execute
+    done = CliRunner().invoke(
+        app, ["collab", "--config", str(config_path), "--engine", "flower", "--out", str(tmp_path / "run")]
+    )
+
+    # Assert: exit 2, one error line naming the SuperLink and its log, no traceback
+    errors = [line for line in done.output.splitlines() if line.startswith("error: ")]
+    assert done.exit_code == 2, done.output
+    assert len(errors) == 1 and "Traceback" not in done.output, done.output
+    assert "SuperLink exited at start (code 1)" in errors[0] and "superlink" in errors[0].lower()

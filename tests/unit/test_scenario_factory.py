@@ -1,8 +1,6 @@
-"""The test-fixture factory writes a consistent DeepSense-layout scenario, fast."""
+"""The test-fixture factory writes a consistent DeepSense-layout scenario."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import scipy.io
@@ -13,13 +11,10 @@ from tests.fixtures import scenario_factory as factory
 
 def test_default_scenario_layout_and_known_content(tmp_path):
     # Prepare / Execute
-    started = time.perf_counter()
     folder = factory.make_scenario(tmp_path / "ap1")
-    elapsed = time.perf_counter() - started
     header, rows = factory.read_csv(folder / "ap1.csv")
 
     # Assert: columns, row count, 1-based beams on disk that follow the sweep
-    assert elapsed < 2.0  # ~0.05 s on a free core; loose for shared CI machines
     assert header[0] == "index" and "seq_index" in header and "time_stamp[UTC]" in header
     assert len(rows) == 36
     beams_on_disk = np.array([int(r[header.index("unit1_beam_index")]) for r in rows])

@@ -26,6 +26,7 @@ from kdcs.atomic_files import write_json_atomically, write_text_atomically
 from kdcs.collab.config import CollabConfig
 from kdcs.collab.flower.app_files import toml_literal
 from kdcs.collab.flower.edge_node import COLLAB_CONFIG, NODE_NAME
+from kdcs.collab.flower.errors import FlowerRunError
 from kdcs.collab.flower.layout import FlowerLayout
 from kdcs.collab.flower.processes import ProcessKeeper
 from kdcs.collab.flower.security import FlowerSecurity
@@ -41,7 +42,7 @@ def flower_command(name: str) -> str:
     beside = Path(sys.executable).parent / name
     found = str(beside) if beside.is_file() else shutil.which(name)
     if found is None:
-        raise RuntimeError(f"the Flower command {name!r} is not installed (pip install flwr==1.41.0)")
+        raise FlowerRunError(f"the Flower command {name!r} is not installed (pip install flwr==1.41.0)")
     return found
 
 
@@ -132,7 +133,7 @@ class FlowerDeployment:
         except (ValueError, KeyError, TypeError):
             registered = False
         if not registered:
-            raise RuntimeError(
+            raise FlowerRunError(
                 f"the SuperLink did not register the public key {key} of node {name!r}:\n{done.stdout}{done.stderr}"
             )
 
@@ -202,10 +203,12 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: flo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the Flower SuperLink exited at start (code {process.returncode}); see {log}")
+            raise FlowerRunError(
+                f"the Flower SuperLink exited at start (code {process.returncode}); see {log}"
+            )
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.settimeout(0.5)
             if probe.connect_ex((LOOPBACK, port)) == 0:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"the Flower SuperLink did not open port {port} within {timeout:g} s; see {log}")
+    raise FlowerRunError(f"the Flower SuperLink did not open port {port} within {timeout:g} s; see {log}")

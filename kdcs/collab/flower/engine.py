@@ -25,6 +25,7 @@ from kdcs.atomic_files import write_json_atomically
 from kdcs.collab.config import CollabConfig
 from kdcs.collab.flower.app_files import write_flower_app
 from kdcs.collab.flower.deployment import CONNECTION, SUPERLINK, FlowerDeployment
+from kdcs.collab.flower.errors import FlowerRunError
 from kdcs.collab.flower.layout import FlowerLayout
 from kdcs.collab.flower.node_state import state_path
 from kdcs.collab.flower.security import FlowerSecurity
@@ -81,7 +82,7 @@ def _submit(deployment: FlowerDeployment) -> int:
     try:
         return int(json.loads(done.stdout)["run-id"])
     except (ValueError, KeyError, TypeError):
-        raise RuntimeError(f"`flwr run` did not start the run:\n{done.stdout}\n{done.stderr}") from None
+        raise FlowerRunError(f"`flwr run` did not start the run:\n{done.stdout}\n{done.stderr}") from None
 
 
 def _follow(deployment: FlowerDeployment, run_id: int) -> dict[str, Any]:
@@ -94,7 +95,7 @@ def _follow(deployment: FlowerDeployment, run_id: int) -> dict[str, Any]:
             refused = _note_refusals(deployment, refused)
             superlink = deployment.keeper.started.get(SUPERLINK)
             if superlink is not None and superlink.poll() is not None:
-                raise RuntimeError(f"the Flower SuperLink died; see {deployment.layout.log(SUPERLINK)}")
+                raise FlowerRunError(f"the Flower SuperLink died; see {deployment.layout.log(SUPERLINK)}")
             time.sleep(1.0)
         status = run_status(deployment, run_id)
         if str(status.get("status", "")).startswith(FINISHED):
@@ -127,7 +128,9 @@ def run_status(deployment: FlowerDeployment, run_id: int) -> dict[str, Any]:
     try:
         return json.loads(done.stdout)["runs"][0]
     except (ValueError, KeyError, IndexError, TypeError):
-        raise RuntimeError(f"`flwr ls` did not report run {run_id}:\n{done.stdout}\n{done.stderr}") from None
+        raise FlowerRunError(
+            f"`flwr ls` did not report run {run_id}:\n{done.stdout}\n{done.stderr}"
+        ) from None
 
 
 def _finish(run_dir: Path, layout: FlowerLayout, run_id: int, status: dict, address: str | None) -> dict:
@@ -137,7 +140,7 @@ def _finish(run_dir: Path, layout: FlowerLayout, run_id: int, status: dict, addr
         if error.get("type") == "ConfigError":
             raise ConfigError(error["message"])
         why = f"{error.get('type')}: {error.get('message')}" if error else status.get("status-details", "")
-        raise RuntimeError(
+        raise FlowerRunError(
             f"the Flower run {run_id} ended {status.get('status')!r} ({why}); logs in {layout.root / 'logs'}"
         )
     results = json.loads(results_path.read_text())
