@@ -28,6 +28,7 @@ from bench_kd import COMMON, STUDENT, mean_std, run, study_data, teacher_config 
 
 from kdcs.config import load_config  # noqa: E402
 from kdcs.data.prepared import prepare_data  # noqa: E402
+from kdcs.distill.data_free.training_set import SYNTHETIC_FILE  # noqa: E402
 from kdcs.distill.run_config import RunConfig  # noqa: E402
 
 SCENARIO5_CONFIG = REPO / "configs" / "train" / "scenario5-beam-history.yaml"
@@ -44,6 +45,7 @@ CAMERA_SYNTHESIS = ["kd.data_free.windows=512", "kd.data_free.val_windows=128", 
 VARIANTS = {  # row label: (run folder prefix, overrides)
     "real data, no KD": ("real", ["kd.recipe=none"]),
     "data-free": ("data-free", ["kd.recipe=data-free"]),
+    # reuses the data-free run's synthetic windows (same teacher, seed and settings): only training differs
     "data-free + 5% real": ("data-free-real5", ["kd.recipe=data-free", "kd.data_free.real_fraction=0.05"]),
 }
 
@@ -59,6 +61,10 @@ def student_runs(
             label = f"{prefix}-s{seed}"
             kd = [*overrides, f"kd.teacher={teacher}"] if "data-free" in variant else overrides
             more = extra if "data-free" in variant else []
+            if (
+                "real" in prefix and "data-free" in prefix
+            ):  # the data-free run's windows: same seed and settings
+                more = [*more, f"kd.data_free.synthetic_set={work / f'data-free-s{seed}' / SYNTHETIC_FILE}"]
             settings = [*base, *student, *kd, *more, f"train.seed={seed}", f"name={label}"]
             config = load_config(RunConfig(), config_file, settings)
             rows.setdefault(variant, []).append(run(config, work / label, data))
