@@ -1,0 +1,102 @@
+"""Digital-twin proxy set against the centre's real proxy set: fed-distill (and mutual) on the default
+scenario, same nodes, same shares, same seeds; only where the proxy windows come from differs.
+
+Run: .venv/bin/python benchmarks/bench_twin_proxy.py [--work runs/bench-twin] [--seeds 0 1 2]
+     [--protocols fed-distill mutual] [--set key=value ...] [--json out.json]
+
+Nodes: configs/collab/same-student.yaml (four Dirichlet shares of AP1's training sequences) with the GPS +
+beam-history student at every node. `proxy: real` reads the centre's reserved sequences; `proxy: twin`
+writes the site's twin (another seed, `twin_sequences` passes) once under --work and reads its windows.
+The reserved sequences stay out of the nodes' pool in both, so each seed pairs the same shares.
+Printed: mean node test top-1 / top-5 (mean ± std over seeds), the paired top-5 difference, the proxy
+inputs' bytes and the twin's synthesis seconds. Finished runs (results.json) are reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from kdcs.collab import CollabConfig  # noqa: E402
+from kdcs.config import load_config  # noqa: E402
+from kdcs.data.demo_data import ensure_scenario  # noqa: E402
+from kdcs.jobs.collab import run_collab  # noqa: E402
+
+CONFIG = REPO / "configs" / "collab" / "same-student.yaml"
+NODES = [
+    "student.architecture=gps-beam-student",
+    "student.modalities=[gps,beam_history]",
+    "train.num_threads=1",
+]
+
+
+def collab_run(folder: Path, overrides: list[str]) -> dict:
+    if (folder / "results.json").is_file():
+        return json.loads((folder / "results.json").read_text())
+    return run_collab(load_config(CollabConfig(), CONFIG, overrides), folder)
+
+
+def node_means(results: dict) -> tuple[float, float]:
+    nodes = list(results["nodes"].values())
+    return (
+        statistics.mean(n["test"]["top1_mean"] for n in nodes),
+        statistics.mean(n["test"]["top5_mean"] for n in nodes),
+    )
+
+
+def proxy_bytes(results: dict) -> int:
+    return sum(v for k, v in results["bytes"]["by_kind"].items() if "proxy" in k)
+
+
+def mean_std(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", type=Path, default=Path("runs/bench-twin"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--protocols", nargs="+", default=["fed-distill"], choices=["fed-distill", "mutual"])
+    parser.add_argument("--set", nargs="*", default=[], help="overrides of every run")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    scenario, _ = ensure_scenario(args.work / "scenario")
+    base = [f"data.scenario={scenario}", f"data.cache_root={args.work / 'cache'}", *NODES, *args.set]
+    table = {}
+    for protocol in args.protocols:
+        runs: dict[str, list[dict]] = {"real": [], "twin": []}
+        for seed in args.seeds:
+            for source in runs:
+                extra = [
+                    f"protocol={protocol}",
+                    f"seed={seed}",
+                    f"proxy={source}",
+                    f"twin_dir={args.work / 'twin'}",
+                ]
+                runs[source].append(collab_run(args.work / f"{protocol}-{source}-s{seed}", [*base, *extra]))
+                print(f"done {protocol} {source} seed {seed}", flush=True)
+        table[protocol] = runs
+        print(f"\n{protocol}, mean node test top-1 / top-5 over {len(args.seeds)} seeds")
+        for source, results in runs.items():
+            top1 = [node_means(r)[0] for r in results]
+            top5 = [node_means(r)[1] for r in results]
+            twin = results[0].get("proxy", {})
+            print(
+                f"  proxy {source:4s}  top1 {mean_std(top1)}  top5 {mean_std(top5)}  "
+                f"proxy inputs {proxy_bytes(results[0]):,} B  {twin.get('windows', '')} windows"
+            )
+        gaps = [node_means(t)[1] - node_means(r)[1] for r, t in zip(runs["real"], runs["twin"], strict=True)]
+        print(f"  twin - real, mean node top-5 (paired by seed): {mean_std(gaps)}")
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=2))
+
+
+if __name__ == "__main__":
+    main()
