@@ -27,6 +27,7 @@ def collab(
 ) -> None:
     """Run a collaboration protocol: per-round metrics per node, byte ledger, final per-node test evaluation."""
     from kdcs.collab import results_table
+    from kdcs.experiments.report.plots.round_curves import CURVES_PNG, plot_round_curves
     from kdcs.jobs.collab import collab as collab_job
 
     with user_errors():
@@ -34,6 +35,7 @@ def collab(
         run_dir, results = collab_job(
             config, [*overrides, *data_overrides(scenario, None)], engine=engine, out=out, workers=workers
         )
+        plot_round_curves(run_dir, results["protocol"])
     if as_json:
         print_json(results)
         return
@@ -45,4 +47,4 @@ def collab(
             f"{fleet['inbound_bytes']:,} up (flower/traffic.csv: every message)",
             markup=False,
         )
-    console.print(f"run folder: {run_dir} (rounds.csv, ledger.csv, results.json)")
+    console.print(f"run folder: {run_dir} (rounds.csv, ledger.csv, results.json, {CURVES_PNG})")

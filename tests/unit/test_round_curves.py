@@ -1,0 +1,50 @@
+"""curves.png of a collaboration run: each node's accuracy against the uplink it has sent so far."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kdcs.experiments.report.plots.round_curves import node_curves, plot_round_curves
+
+HEADER = "round,node,status,val_top1,val_top5,down_bytes,up_bytes,seconds,reason\n"
+
+
+def write_rounds(folder: Path, rows: list[str]) -> Path:
+    path = folder / "rounds.csv"
+    path.write_text(HEADER + "".join(row + "\n" for row in rows))
+    return path
+
+
+def test_bytes_accumulate_per_node_and_a_missed_round_adds_no_point(tmp_path):
+    # Prepare: n2 misses round 2 (its bytes still count: the reply was sent, then rejected)
+    path = write_rounds(
+        tmp_path,
+        [
+            "2,n1,ok,0.30,0.80,10,100,1.0,",
+            "1,n1,ok,0.20,0.70,10,100,1.0,",
+            "1,n2,ok,0.10,0.50,10,50,1.0,",
+            "2,n2,rejected,,,10,50,1.0,garbage",
+            "3,n2,ok,0.15,0.60,10,50,1.0,",
+        ],
+    )
+
+    # Execute
+    curves = node_curves(path)
+
+    # Assert
+    assert curves["n1"].rounds == [1, 2] and curves["n1"].uplink == [100.0, 200.0]
+    assert curves["n1"].top1 == [0.20, 0.30] and curves["n1"].top5 == [0.70, 0.80]
+    assert curves["n2"].rounds == [1, 3] and curves["n2"].uplink == [50.0, 150.0]
+    assert curves["n2"].top1 == pytest.approx([0.10, 0.15])
+
+
+@pytest.mark.parametrize("up", [0, 100])
+def test_the_plot_is_a_png_in_the_run_folder_with_or_without_uplink(tmp_path, up):
+    write_rounds(tmp_path, [f"1,n1,ok,0.2,0.7,10,{up},1.0,", f"2,n1,ok,0.3,0.8,10,{up},1.0,"])
+
+    path = plot_round_curves(tmp_path, "local-only" if up == 0 else "fed-distill")
+
+    assert path == tmp_path / "curves.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
