@@ -28,8 +28,11 @@ ENGINES = ("local", "flower")
 PROXY_SOURCES = ("real", "twin")
 TWIN_PROTOCOLS = ("fed-distill", "mutual")  # the protocols whose proxy windows need nothing but inputs
 KNOWLEDGE_FRAMES = ("beam", "world")
-# local-only exchanges nothing: in the world frame it is the baseline on the same node data
-WORLD_FRAME_PROTOCOLS = ("fed-distill", "mutual", "local-only")
+# the protocols that exchange positions in the world frame
+WORLD_FRAME_PROTOCOLS = ("fed-distill", "mutual")
+# local-only exchanges nothing and multi-view-kd raw inputs: either frame leaves them as they are, so a
+# world-frame config also runs its baseline and its centre-to-edge mode
+FRAME_FREE_PROTOCOLS = ("local-only", "multi-view-kd")
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,7 @@ def node_model_config(config: CollabConfig, node: NodeConfig) -> ModelConfig:
     frame it also predicts positions."""
     index = [n.name for n in config.nodes].index(node.name)
     model = merge(config.student, dict(node.model), prefix=f"nodes[{index}].model")
-    if config.knowledge_frame == "world":
+    if config.knowledge_frame == "world" and config.protocol in WORLD_FRAME_PROTOCOLS:
         model = dataclasses.replace(model, position_output=True)
     return model
 

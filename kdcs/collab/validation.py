@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kdcs.collab.config import (
     ENGINES,
+    FRAME_FREE_PROTOCOLS,
     KNOWLEDGE_FRAMES,
     PROXY_SOURCES,
     TWIN_PROTOCOLS,
@@ -73,10 +74,14 @@ def _check_knowledge_frame(config: CollabConfig) -> None:
         raise ConfigError(
             f"config key 'knowledge_frame' must be one of {KNOWLEDGE_FRAMES}, got {config.knowledge_frame!r}"
         )
-    if config.knowledge_frame == "world" and config.protocol not in WORLD_FRAME_PROTOCOLS:
+    if config.knowledge_frame == "world" and config.protocol not in (
+        *WORLD_FRAME_PROTOCOLS,
+        *FRAME_FREE_PROTOCOLS,
+    ):
         raise ConfigError(
-            f"config key 'knowledge_frame': 'world' applies to {', '.join(WORLD_FRAME_PROTOCOLS)}, "
-            f"not to {config.protocol!r} (it keeps its meaning in the beam frame)"
+            f"config key 'knowledge_frame': 'world' applies to {', '.join(WORLD_FRAME_PROTOCOLS)} "
+            f"({', '.join(FRAME_FREE_PROTOCOLS)} run in either frame), not to {config.protocol!r} "
+            "(it keeps its meaning in the beam frame)"
         )
     if config.world.gain_power <= 0:
         raise ConfigError(f"config key 'world.gain_power' must be > 0, got {config.world.gain_power}")
