@@ -37,7 +37,7 @@ class ApTrack:
 def plot_street(track_m: np.ndarray, aps: list[ApTrack], title: str, path: Path) -> Path:
     """track_m: [N, 2] the vehicle's east, north (metres, world frame) at the N slots shown."""
     track = np.asarray(track_m, dtype=np.float64)
-    figure = new_figure(8.5, 7.0)
+    figure = new_figure(11.0, 7.0)
     ax = figure.add_subplot(1, 1, 1)
     ax.plot(track[:, 0], track[:, 1], "-", color="0.35", lw=1.5, label="vehicle track (test sequence)")
     ax.plot(*track[0], "o", color="0.35", ms=5)
@@ -49,7 +49,7 @@ def plot_street(track_m: np.ndarray, aps: list[ApTrack], title: str, path: Path)
     ax.set_xlabel("east (m)")
     ax.set_ylabel("north (m)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the street
     ax.set_title(title, fontsize=9)
     return save_png(figure, path)
 
