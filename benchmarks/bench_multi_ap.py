@@ -214,6 +214,26 @@ def world_report(results: dict) -> dict:
     return {"nodes": table, "uplink_bytes": uplink, "fedavg_uplink_bytes": fedavg}
 
 
+def geometry_ceiling(scenario: Path, per_ap: dict) -> dict:
+    """What world-frame knowledge could give at best: each AP's beams ranked by their gain toward the
+    vehicle's true position (ground truth), against the AP's labels at the current slot of its test
+    windows. Printed beside the world part: the gap to it is what imprecise positions cost."""
+    truth = json.loads((Path(scenario) / "ground_truth.json").read_text())["columns"]
+    where = {int(index): k for k, index in enumerate(truth["index"])}
+    east, north = np.asarray(truth["tx_x_m"]), np.asarray(truth["tx_y_m"])
+    ceiling = {}
+    for ap, data in per_ap.items():
+        rows = data.windows["test"].end_rows
+        at = np.array([where[int(i)] for i in np.asarray(data.cache.arrays["index"])[rows]])
+        gains = data_geometry(data)[0].beam_gains(np.stack([east[at], north[at]], axis=1))
+        ranked = np.argsort(-gains, axis=1)
+        labels = np.asarray(data.cache.arrays["beam"], dtype=np.int64)[rows]
+        top1, top5 = ((ranked[:, :k] == labels[:, None]).any(axis=1).mean() for k in (1, 5))
+        ceiling[ap] = {"top1": float(top1), "top5": float(top5)}
+        print(f"geometry ceiling {ap}: true position -> beam gains: top1 {top1:.3f} top5 {top5:.3f} (slot t)")
+    return ceiling
+
+
 def street_plot(work: Path, scenario: Path, per_ap: dict, recipe: str, seed: int, path: Path) -> Path:
     """The street with the four APs, one test sequence's vehicle track (ground truth) and, at each AP,
     the top-1 beam of its student taught by the multi-view teacher (seed `seed`) against the true beam."""
@@ -274,6 +294,9 @@ def main() -> None:
             print(f"wrote {street_plot(args.work, scenario, per_ap, args.recipe, args.seeds[0], args.plot)}")
     if "world" in args.parts:
         report["world_frame"] = world_report(world_part(args.work, base, args.seeds))
+        data_config = load_config(RunConfig(), overrides=base).data
+        per_ap = {ap: prepare_data(dataclasses.replace(data_config, ap=ap)) for ap in APS}
+        report["world_frame"]["geometry_ceiling"] = geometry_ceiling(scenario, per_ap)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 
