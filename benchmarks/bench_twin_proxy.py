@@ -23,6 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench_kd import mean_std as seed_mean_std  # noqa: E402
+
 from kdcs.collab import CollabConfig  # noqa: E402
 from kdcs.config import load_config  # noqa: E402
 from kdcs.data.demo_data import ensure_scenario  # noqa: E402
@@ -55,8 +57,8 @@ def proxy_bytes(results: dict) -> int:
 
 
 def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+    mean, spread = seed_mean_std(values)
+    return f"{mean:.3f} ± {spread:.3f}"
 
 
 def main() -> None:
