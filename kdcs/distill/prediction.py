@@ -92,3 +92,13 @@ def metric_value(summary: Mapping[str, Any], name: str) -> float:
         return float(summary["loss"])
     metric, _, part = name.rpartition("_")
     return float(summary[metric][part])
+
+
+def flat_validation_row(summary: Mapping[str, Any]) -> dict[str, float]:
+    """Scalar means of a summary as "val_top1_mean", ..., plus "val_loss" (a metrics.csv row's part)."""
+    row = {
+        f"val_{name}_mean": float(value["mean"]) for name, value in summary.items() if isinstance(value, dict)
+    }
+    if "loss" in summary:
+        row["val_loss"] = float(summary["loss"])
+    return row

@@ -4,8 +4,9 @@ Every field has a default, so YAML files and `train.key=value` overrides (`kdcs.
 hold only what changes; an unknown key is a ConfigError naming it, and so is a value outside its
 choices.
 
-The learning-rate schedule is a pure function of the epoch number (`learning_rate_at`): the trainer
-sets each epoch's rate from it, so a resumed run needs no scheduler state to land on the same rates.
+The learning-rate schedule is a pure function of the epoch number (`learning_rate_at`) and, for the
+plateau schedule, of the factor the validation plateaus have set so far (`kdcs.distill.plateau`, kept
+in every checkpoint): the trainer sets each epoch's rate from it, so a resumed run lands on the same rates.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from torch import nn
 from kdcs.config import ConfigError
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
-SCHEDULES = ("cosine", "none", "step")
+SCHEDULES = ("cosine", "none", "step", "plateau")
 # Validation metrics a run may select its best epoch on; all but "loss" are higher-is-better
 # means over slots from `kdcs.eval.metrics.summarize`.
 SELECT_METRICS = ("top1_mean", "top5_mean", "dba_mean", "loss")
@@ -37,10 +38,15 @@ class OptimConfig:
         weight_decay: decoupled for adamw, L2 for adam and sgd.
         momentum: sgd only.
         schedule: per-epoch factor on lr: "cosine" (to `min_lr_ratio` at the last epoch),
-            "step" (times `step_gamma` every `step_epochs`), or "none".
+            "step" (times `step_gamma` every `step_epochs`), "plateau" (times `plateau_factor`
+            when validation has not improved for `plateau_patience` epochs, at most
+            `plateau_reductions` times; independent of the epoch cap, see `kdcs.distill.plateau`),
+            or "none".
         warmup_epochs: linear warm-up over the first epochs, before the schedule starts.
         min_lr_ratio: the cosine schedule's floor, as a fraction of lr.
         step_epochs, step_gamma: the step schedule.
+        plateau_factor, plateau_patience, plateau_reductions, plateau_restart_best: the plateau
+            schedule (restart_best: each reduction restarts from the best epoch's weights).
         grad_clip_norm: clip the global gradient norm to this; None = no clipping.
     """
 
@@ -48,11 +54,15 @@ class OptimConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     momentum: float = 0.9
-    schedule: Literal["cosine", "none", "step"] = "cosine"
+    schedule: Literal["cosine", "none", "step", "plateau"] = "cosine"
     warmup_epochs: int = 0
     min_lr_ratio: float = 0.0
     step_epochs: int = 10
     step_gamma: float = 0.1
+    plateau_factor: float = 0.3
+    plateau_patience: int = 2
+    plateau_reductions: int = 2
+    plateau_restart_best: bool = False
     grad_clip_norm: float | None = 5.0
 
     def __post_init__(self) -> None:
@@ -70,6 +80,9 @@ class OptimConfig:
             "optim.min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
             "optim.step_epochs": self.step_epochs >= 1,
             "optim.step_gamma": 0 < self.step_gamma <= 1,
+            "optim.plateau_factor": 0 < self.plateau_factor < 1,
+            "optim.plateau_patience": self.plateau_patience >= 1,
+            "optim.plateau_reductions": self.plateau_reductions >= 0,
             "optim.grad_clip_norm": self.grad_clip_norm is None or self.grad_clip_norm > 0,
         }
         for key, ok in checks.items():
@@ -138,18 +151,29 @@ class TrainConfig:
         for key, ok in checks.items():
             if not ok:
                 raise ConfigError(f"config key '{key}' is out of range: {getattr(self, key)!r}")
+        optim = self.optim
+        if (
+            optim.schedule == "plateau"
+            and self.patience is not None
+            and self.patience < optim.plateau_patience
+        ):
+            raise ConfigError(
+                f"config key 'optim.plateau_patience' ({optim.plateau_patience}) exceeds 'patience' "
+                f"({self.patience}): early stopping would end the run before the rate is ever lowered"
+            )
 
     @property
     def higher_is_better(self) -> bool:
         return self.select_metric != "loss"
 
 
-def learning_rate_at(optim: OptimConfig, epoch: int, total_epochs: int) -> float:
+def learning_rate_at(optim: OptimConfig, epoch: int, total_epochs: int, plateau_scale: float = 1.0) -> float:
     """Learning rate of 0-based `epoch` in a run of `total_epochs`.
 
     Warm-up: lr * (epoch + 1) / (warmup + 1) for epoch < warmup. Then the schedule runs over the
     remaining epochs: cosine from lr towards lr * min_lr_ratio (reached one epoch after the last,
-    so the last epoch still learns), or step decay by step_gamma every step_epochs.
+    so the last epoch still learns), step decay by step_gamma every step_epochs, or, for the plateau
+    schedule, lr * plateau_scale (the factor the validation plateaus have set so far).
     """
     if epoch < optim.warmup_epochs:
         return optim.lr * (epoch + 1) / (optim.warmup_epochs + 1)
@@ -161,6 +185,8 @@ def learning_rate_at(optim: OptimConfig, epoch: int, total_epochs: int) -> float
         progress = min(after_warmup / span, 1.0)
         floor = optim.min_lr_ratio
         return optim.lr * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
+    if optim.schedule == "plateau":
+        return optim.lr * plateau_scale
     return optim.lr
 
 

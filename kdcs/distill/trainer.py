@@ -8,8 +8,9 @@ training, KD, self-KD and mutual learning.
 Determinism: torch is seeded from `config.seed` at a fresh start (dropout), and the train batcher's
 numpy generator, which shuffles, is reseeded from it too (seed torch yourself before building the
 model for a reproducible initialisation). Both generators, the optimiser and the
-epoch counter go into every checkpoint, and the learning rate is a function of the epoch alone, so
-`fit(resume=True)` after a kill ends with the same weights and metrics as an uninterrupted run.
+epoch counter go into every checkpoint, and the learning rate is a function of the epoch and of the
+plateau schedule's factor (run state, in the checkpoint too), so `fit(resume=True)` after a kill ends
+with the same weights and metrics as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from kdcs.distill.fast_path import (
     training_precision,
     use_memory_format,
 )
-from kdcs.distill.prediction import metric_value, predict, validation_summary
+from kdcs.distill.plateau import lr_scale, reduce_on_plateau, stop_note
+from kdcs.distill.prediction import flat_validation_row, metric_value, predict, validation_summary
 from kdcs.distill.run_folder import check_room_for_an_epoch, kept_resumable_or_untouched
 from kdcs.distill.teacher_outputs import TeacherSource
 from kdcs.distill.train_config import TrainConfig, build_optimizer, learning_rate_at
@@ -191,6 +193,15 @@ class Trainer:
             state["stopped_reason"] = None  # more epochs were asked for: the run goes on
         return state
 
+    def _restart_from_best(self) -> None:
+        """Go on from the best epoch's kept weights (and KD adapters); the optimiser state stays."""
+        if not (self.run_dir / BEST_WEIGHTS).is_file():  # no epoch selected yet (validation was NaN)
+            return
+        load_model_weights(self.run_dir / BEST_WEIGHTS, self.kept)
+        load_adapter_weights(self.run_dir / BEST_ADAPTERS, self.composer)
+        if self.average is not None:
+            self._restart_from({name: value.clone() for name, value in self.kept.state_dict().items()})
+
     def _restart_from(self, weights: Mapping[str, Tensor]) -> None:
         self.model.load_state_dict(weights, strict=True)
         if self.average is not None:
@@ -237,7 +248,7 @@ class Trainer:
         if epoch > self.config.epochs:
             state["stopped_reason"] = f"completed {self.config.epochs} epochs"
             return
-        lr = learning_rate_at(self.config.optim, epoch - 1, self.config.epochs)
+        lr = learning_rate_at(self.config.optim, epoch - 1, self.config.epochs, lr_scale(state))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         started = time.perf_counter()
@@ -246,7 +257,13 @@ class Trainer:
         summary = validation_summary(
             predict(self.kept, self.val, self.device, lambda b, out: self._composed_loss(b, out)[0])
         )
-        row = {"epoch": epoch, "lr": lr, "seconds": train_seconds, **train_row, **_flat_val(summary)}
+        row = {
+            "epoch": epoch,
+            "lr": lr,
+            "seconds": train_seconds,
+            **train_row,
+            **flat_validation_row(summary),
+        }
         row["val_seconds"] = time.perf_counter() - started - train_seconds
         self._select(state, epoch, summary)
         state["history"].append(row)
@@ -278,11 +295,14 @@ class Trainer:
             write_json_atomically(self.run_dir / BEST_JSON, {"epoch": epoch, "val": dict(summary)})
         else:
             state["epochs_without_improvement"] += 1
+        optim = self.config.optim
+        if reduce_on_plateau(optim, state) and optim.plateau_restart_best:
+            self._restart_from_best()
         patience = self.config.patience
         if patience is not None and state["epochs_without_improvement"] >= patience:
             state["stopped_reason"] = (
-                f"early stop: val {self.config.select_metric} did not improve for {patience} epochs "
-                f"(best epoch {state['best_epoch']})"
+                f"early stop: val {self.config.select_metric} did not improve for {patience} epochs"
+                f"{stop_note(optim, state)} (best epoch {state['best_epoch']})"
             )
         elif epoch >= self.config.epochs:
             state["stopped_reason"] = f"completed {self.config.epochs} epochs"
@@ -376,13 +396,3 @@ def _unique_trainable(*modules: nn.Module) -> list[nn.Parameter]:
                 seen.add(id(parameter))
                 unique.append(parameter)
     return unique
-
-
-def _flat_val(summary: Mapping[str, Any]) -> dict[str, float]:
-    """Scalar means of a summary as "val_top1_mean", ..., plus "val_loss"."""
-    row = {
-        f"val_{name}_mean": float(value["mean"]) for name, value in summary.items() if isinstance(value, dict)
-    }
-    if "loss" in summary:
-        row["val_loss"] = float(summary["loss"])
-    return row

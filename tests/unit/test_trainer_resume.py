@@ -36,7 +36,16 @@ KD_RECIPE = {
 }
 
 
-def _kd_run(run_dir, kill_after=None, resume=False, seed=0, epochs=4):
+# the plateau schedule with a reduction before the kill (min_delta: only epoch 1 is ever the best, so
+# epoch 2 lowers the rate and restarts from epoch 1's weights) and one after it
+PLATEAU_RUN = {
+    "min_delta": 2.0,
+    "patience": 3,
+    "optim": {"schedule": "plateau", "plateau_patience": 1, "plateau_restart_best": True},
+}
+
+
+def _kd_run(run_dir, kill_after=None, resume=False, seed=0, epochs=4, settings=None):
     """A KD run with dropout (torch RNG) and shuffling (numpy RNG), from freshly built objects."""
     torch.set_num_threads(1)  # as fit() sets it: the teacher cache is then computed alike in every run
     train, val, _ = make_batchers(history=8)
@@ -46,7 +55,13 @@ def _kd_run(run_dir, kill_after=None, resume=False, seed=0, epochs=4):
         kill_after_batches(train, kill_after)
     student = tiny_model(history=3, seed=seed, dropout=0.3)
     trainer = Trainer(
-        student, build_composer(KD_RECIPE), train, val, quick_config(epochs=epochs), run_dir, cache
+        student,
+        build_composer(KD_RECIPE),
+        train,
+        val,
+        quick_config(epochs=epochs, **(settings or {})),
+        run_dir,
+        cache,
     )
     return trainer, trainer.fit(resume=resume) if kill_after is None else None
 
@@ -55,15 +70,19 @@ def _without_timings(history):
     return [{k: v for k, v in row.items() if "seconds" not in k} for row in history]
 
 
-def test_resume_after_a_kill_ends_with_the_uninterrupted_weights_and_metrics(tmp_path):
-    reference, expected = _kd_run(tmp_path / "whole")
+@pytest.mark.parametrize("settings", [None, PLATEAU_RUN], ids=["cosine", "plateau"])
+def test_resume_after_a_kill_ends_with_the_uninterrupted_weights_and_metrics(tmp_path, settings):
+    reference, expected = _kd_run(tmp_path / "whole", settings=settings)
     batches_per_epoch = len(reference.train)
-    killed, _ = _kd_run(tmp_path / "killed", kill_after=2 * batches_per_epoch + 3)
+    killed, _ = _kd_run(tmp_path / "killed", kill_after=2 * batches_per_epoch + 3, settings=settings)
 
     with pytest.raises(Killed):  # dies in the middle of epoch 3
         killed.fit()
     assert latest_checkpoint(tmp_path / "killed").name == "epoch-0002"
-    resumed, result = _kd_run(tmp_path / "killed", resume=True, seed=7)  # other init: must be overwritten
+    # other init: must be overwritten
+    resumed, result = _kd_run(tmp_path / "killed", resume=True, seed=7, settings=settings)
+    if settings is not None:  # the rate was lowered after epoch 2 and again after epoch 3
+        assert [row["lr"] for row in result.history] == pytest.approx([3e-2, 3e-2, 9e-3, 2.7e-3])
 
     assert _without_timings(result.history) == _without_timings(expected.history)
     assert result.best_epoch == expected.best_epoch and result.best_val == expected.best_val
