@@ -2,12 +2,16 @@
 scenario, same nodes, same shares, same seeds; only where the proxy windows come from differs.
 
 Run: .venv/bin/python benchmarks/bench_twin_proxy.py [--work runs/bench-twin] [--seeds 0 1 2]
-     [--protocols fed-distill mutual] [--set key=value ...] [--json out.json]
+     [--protocols fed-distill mutual] [--scenario5 ../shared/data/deepsense/scenario5]
+     [--set key=value ...] [--json out.json]
 
 Nodes: configs/collab/same-student.yaml (four Dirichlet shares of AP1's training sequences) with the GPS +
 beam-history student at every node. `proxy: real` reads the centre's reserved sequences; `proxy: twin`
 writes the site's twin (another seed, `twin_sequences` passes) once under --work and reads its windows.
 The reserved sequences stay out of the nodes' pool in both, so each seed pairs the same shares.
+With --scenario5: configs/collab/scenario5-dirichlet.yaml on the real DeepSense scenario 5 (four
+beam-history nodes on Dirichlet shares); the site has no manifest, so its twin is fitted from the
+centre's reserved training sequences (`kdcs.data.synthetic.site_fit`), and the fit's report is printed.
 Printed: mean node test top-1 / top-5 (mean ± std over seeds), the paired top-5 difference, the proxy
 inputs' bytes and the twin's synthesis seconds. Finished runs (results.json) are reused.
 """
@@ -31,6 +35,7 @@ from kdcs.data.demo_data import ensure_scenario  # noqa: E402
 from kdcs.jobs.collab import run_collab  # noqa: E402
 
 CONFIG = REPO / "configs" / "collab" / "same-student.yaml"
+SCENARIO5_CONFIG = REPO / "configs" / "collab" / "scenario5-dirichlet.yaml"
 NODES = [
     "student.architecture=gps-beam-student",
     "student.modalities=[gps,beam_history]",
@@ -38,10 +43,10 @@ NODES = [
 ]
 
 
-def collab_run(folder: Path, overrides: list[str]) -> dict:
+def collab_run(folder: Path, overrides: list[str], config: Path = CONFIG) -> dict:
     if (folder / "results.json").is_file():
         return json.loads((folder / "results.json").read_text())
-    return run_collab(load_config(CollabConfig(), CONFIG, overrides), folder)
+    return run_collab(load_config(CollabConfig(), config, overrides), folder)
 
 
 def node_means(results: dict) -> tuple[float, float]:
@@ -68,9 +73,14 @@ def main() -> None:
     parser.add_argument("--protocols", nargs="+", default=["fed-distill"], choices=["fed-distill", "mutual"])
     parser.add_argument("--set", nargs="*", default=[], help="overrides of every run")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--scenario5", type=Path, default=None, help="the real DeepSense scenario 5 instead")
     args = parser.parse_args()
-    scenario, _ = ensure_scenario(args.work / "scenario")
-    base = [f"data.scenario={scenario}", f"data.cache_root={args.work / 'cache'}", *NODES, *args.set]
+    if args.scenario5 is None:
+        scenario, _ = ensure_scenario(args.work / "scenario")
+        config, nodes = CONFIG, NODES
+    else:
+        scenario, config, nodes = args.scenario5.resolve(), SCENARIO5_CONFIG, ["train.num_threads=1"]
+    base = [f"data.scenario={scenario}", f"data.cache_root={args.work / 'cache'}", *nodes, *args.set]
     table = {}
     for protocol in args.protocols:
         runs: dict[str, list[dict]] = {"real": [], "twin": []}
@@ -82,7 +92,8 @@ def main() -> None:
                     f"proxy={source}",
                     f"twin_dir={args.work / 'twin'}",
                 ]
-                runs[source].append(collab_run(args.work / f"{protocol}-{source}-s{seed}", [*base, *extra]))
+                folder = args.work / f"{protocol}-{source}-s{seed}"
+                runs[source].append(collab_run(folder, [*base, *extra], config))
                 print(f"done {protocol} {source} seed {seed}", flush=True)
         table[protocol] = runs
         print(f"\n{protocol}, mean node test top-1 / top-5 over {len(args.seeds)} seeds")
@@ -94,6 +105,9 @@ def main() -> None:
                 f"  proxy {source:4s}  top1 {mean_std(top1)}  top5 {mean_std(top5)}  "
                 f"proxy inputs {proxy_bytes(results[0]):,} B  {twin.get('windows', '')} windows"
             )
+        fit = runs["twin"][0].get("proxy", {}).get("site_fit")
+        if fit:
+            print(f"  twin fitted from the centre's own sequences: {json.dumps(fit)}")
         gaps = [node_means(t)[1] - node_means(r)[1] for r, t in zip(runs["real"], runs["twin"], strict=True)]
         print(f"  twin - real, mean node top-5 (paired by seed): {mean_std(gaps)}")
     if args.json:

@@ -46,7 +46,7 @@ class Centre:
         self.config, self.views, self.run_dir = config, views, Path(run_dir)
         self._nodes: dict[str, CollabNode] = {}
         self.teacher_val: dict | None = None
-        self.twin = TwinProxy(config, self.run_dir) if config.proxy == "twin" else None
+        self.twin = TwinProxy(config, self.run_dir, views) if config.proxy == "twin" else None
 
     def node(self, role: str) -> CollabNode:
         """The central node holding its "teacher" or its "student" model (built once)."""

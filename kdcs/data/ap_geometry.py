@@ -200,7 +200,7 @@ def manifest_geometry(manifest: dict, ap: str, path: Path) -> ApGeometry:
         raise GeometryError(f"{path}: 'codebook.beam_angles_rad' disagrees with 'config.codebook'")
     height = float(config.get("traffic", {}).get("transmitter_antenna_height_m", entry["position_m"][2]))
     pose = ApPose(np.asarray(entry["position_m"], dtype=np.float64), float(entry["boresight_azimuth_rad"]))
-    return ApGeometry(ap, pose, codebook, mirrored=False, target_height_m=height)
+    return ApGeometry(ap, pose, codebook, mirrored=bool(entry.get("mirrored", False)), target_height_m=height)
 
 
 def table_frame(table: SampleTable) -> WorldFrame:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from kdcs.config import to_dict
 from kdcs.data.synthetic import SynthConfig, synthesize
+from kdcs.data.synthetic.manifest import records_config
 
 
 def ensure_scenario(
@@ -20,13 +19,7 @@ def ensure_scenario(
     one we would write now; anything else is regenerated from scratch.
     """
     config = SynthConfig.tiny(seed=seed) if tiny else SynthConfig(seed=seed)
-    manifest_path = root / "manifest.json"
-    if manifest_path.is_file():
-        try:
-            recorded = json.loads(manifest_path.read_text()).get("config")
-        except json.JSONDecodeError:
-            recorded = None
-        if recorded == json.loads(json.dumps(to_dict(config))):
-            return root, True
+    if records_config(root / "manifest.json", config):
+        return root, True
     synthesize(config, root, workers=workers, overwrite=True)
     return root, False

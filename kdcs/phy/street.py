@@ -34,6 +34,8 @@ class StreetConfig:
     ap_heights_m: heights of successive APs above the road (cycled), metres.
     ap_aim_fraction: each AP aims at the street centre line at x = fraction * its own x, so the
         outer APs look inwards and the fields of view overlap around x = 0.
+    ap_poses: (x, y, height, boresight azimuth rad) of each AP, street frame; when given (a site
+        fitted from recorded data) they replace the layout above (span, setbacks, heights, aim).
     """
 
     num_lanes: int = 4
@@ -49,6 +51,7 @@ class StreetConfig:
     ap_setbacks_m: tuple[float, ...] = (12.0, 17.0, 14.0, 19.0)
     ap_heights_m: tuple[float, ...] = (2.2, 2.6, 3.0, 2.4)
     ap_aim_fraction: float = 0.4
+    ap_poses: tuple[tuple[float, float, float, float], ...] = ()
 
     @property
     def road_half_width_m(self) -> float:
@@ -124,10 +127,15 @@ def access_point_poses(num_aps: int, config: StreetConfig) -> list[ApPose]:
     AP k (0-based) stands at x spread evenly over ap_span_m, on the south side for even k and the
     north side for odd k, setback and height cycled from the config; its boresight points at the
     centre line at x = ap_aim_fraction * x_k, and its downtilt at the nearest lane's centre there.
+    Explicit `ap_poses` (one per AP) are used as given, the downtilt again at the nearest lane's centre.
     Output: K ApPose.
     """
     if num_aps < 1:
         raise ValueError(f"num_aps must be at least 1, got {num_aps}")
+    if config.ap_poses:
+        if len(config.ap_poses) != num_aps:
+            raise ValueError(f"street.ap_poses lists {len(config.ap_poses)} poses for {num_aps} APs")
+        return [_explicit_pose(pose, config) for pose in config.ap_poses]
     xs = np.linspace(-config.ap_span_m / 2.0, config.ap_span_m / 2.0, num_aps) if num_aps > 1 else np.zeros(1)
     poses = []
     for k, x in enumerate(xs):
@@ -141,3 +149,11 @@ def access_point_poses(num_aps: int, config: StreetConfig) -> list[ApPose]:
         downtilt = float(np.arctan2(height - 1.0, ground_distance))  # look at vehicle mid-height
         poses.append(ApPose(np.array([x, y, height]), boresight, downtilt))
     return poses
+
+
+def _explicit_pose(pose: tuple[float, float, float, float], config: StreetConfig) -> ApPose:
+    """An AP pose given as (x, y, height, boresight azimuth), looking down at the road's centre line."""
+    x, y, height, boresight = (float(value) for value in pose)
+    ground_distance = max(abs(y), config.lane_width_m / 2.0)  # to the centre line, across the street
+    downtilt = float(np.arctan2(height - 1.0, ground_distance))  # look at vehicle mid-height
+    return ApPose(np.array([x, y, height]), boresight, downtilt)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,43 @@ def test_twin_settings_are_checked_before_anything_is_written(site, tmp_path):
         run_collab(tiny_config(site, "protocol=fedavg", "proxy=twin"), tmp_path / "a")
     with pytest.raises(ConfigError, match="twin_seed"):
         run_collab(tiny_config(site, "protocol=fed-distill", "proxy=twin", "twin_seed=3"), tmp_path / "b")
-    with pytest.raises(ConfigError, match="manifest"):
-        run_collab(tiny_config(site / "ap1", "protocol=fed-distill", "proxy=twin"), tmp_path / "c")
+    no_gps = recorded_copy(site, "ap2", tmp_path / "camera-only")  # a recorded site without vehicle GPS
+    with pytest.raises(ConfigError, match="unit2_loc"):
+        run_collab(
+            tiny_config(no_gps, "protocol=fed-distill", "proxy=twin", *RECORDED, BEAM_HISTORY_NODES), tmp_path / "c"
+        )
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def recorded_copy(site: Path, ap: str, folder: Path) -> Path:
+    """One AP folder of the site without the manifest: a DeepSense-layout recording of that AP."""
+    shutil.copytree(site / ap, folder)
+    return folder
+
+
+BEAM_HISTORY_NODES = "nodes=[{name: n1, partition: iid, model: {modalities: [beam_history]}}]"
+# A DeepSense folder holds one AP: the nodes and the centre name none; the centre keeps half the
+# training sequences (3 passes), the twin is fitted on them.
+RECORDED = [
+    "central.ap=null",
+    "proxy_fraction=0.5",
+    "nodes=[{name: n1, partition: iid}, {name: n2, partition: iid, model: {modalities: [beam_history]}}]",
+]
+
+
+def test_a_recorded_site_gets_a_twin_fitted_from_the_centres_own_sequences(site, tmp_path):
+    recorded = recorded_copy(site, "ap1", tmp_path / "deepsense")
+
+    results = run_collab(tiny_config(recorded, "protocol=fed-distill", "proxy=twin", *RECORDED), tmp_path / "run")
+
+    proxy = results["proxy"]
+    assert proxy["source"] == "twin" and proxy["windows"] > 0 and proxy["seed"] == 1
+    assert proxy["windows_outside_span"] >= 0  # windows of the twin beyond the recorded stretch, left out
+    fit = proxy["site_fit"]
+    assert fit["passes"] >= 2 and fit["orientation"]["train"]["samples"] == fit["samples"]
+    assert fit["lanes"]["width_m"] > 0 and "mean_abs_beam_error" in fit["orientation"]["val"]
+    twin = json.loads((tmp_path / "run" / "twin" / "scenario" / "manifest.json").read_text())
+    assert twin["config"]["num_aps"] == 1 and twin["config"]["street"]["ap_poses"]  # the fitted AP pose
+    assert twin["config"]["kits"] == [["camera", "radar", "gps"]]  # the recorded AP's sensors
+    for entry in results["nodes"].values():
+        assert 0.0 <= entry["test"]["top1_mean"] <= entry["test"]["top5_mean"] <= 1.0

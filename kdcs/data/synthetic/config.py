@@ -84,6 +84,11 @@ class SynthConfig:
     sweep: how an AP measures its 64-beam power sweep (noise averaging, sweep duration).
     scattering: the diffuse multipath around the transmitting car.
     camera: camera intrinsics and JPEG quality; radar: FMCW waveform and cube size.
+    street_azimuth_rad: world azimuth (CCW from east) of the street's x axis. The street is built
+        along x; GPS fixes, AP positions and the manifest's poses are turned by this into east /
+        north (0: the street runs east, as in the default scenario; a fitted site: the real road).
+    mirrored_beams: the APs number their beams left to right (as a real AP may): beam b is written
+        where kdcs's codebook has beam B-1-b (its power vector reversed).
     """
 
     num_aps: int = 4
@@ -104,6 +109,8 @@ class SynthConfig:
     gps: GpsNoiseConfig = field(default_factory=GpsNoiseConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     radar: FmcwRadarConfig = field(default_factory=_default_radar)
+    street_azimuth_rad: float = 0.0
+    mirrored_beams: bool = False
 
     @classmethod
     def tiny(cls, seed: int = 0) -> SynthConfig:
@@ -119,6 +126,14 @@ class SynthConfig:
             camera=CameraConfig(width_px=64, height_px=36),
             radar=FmcwRadarConfig(num_samples=32, num_chirps=8),
         )
+
+    def world_east_north(self, street_xy: np.ndarray) -> np.ndarray:
+        """[..., 2] east, north metres of street-frame points [..., 2] (x along the street, y across)."""
+        xy = np.asarray(street_xy, dtype=np.float64)
+        if self.street_azimuth_rad == 0.0:
+            return xy.copy()
+        cos, sin = np.cos(self.street_azimuth_rad), np.sin(self.street_azimuth_rad)
+        return np.stack([cos * xy[..., 0] - sin * xy[..., 1], sin * xy[..., 0] + cos * xy[..., 1]], axis=-1)
 
     def kit(self, ap_number: int) -> tuple[str, ...]:
         """Sensors of the AP with 0-based number ap_number, in SENSORS order."""

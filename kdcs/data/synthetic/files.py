@@ -87,7 +87,8 @@ def make_folders(build: Path, config: SynthConfig, poses: list[ApPose]) -> None:
         if GPS_SENSOR in kit:
             (unit1 / "GPS_data").mkdir()
             (build / ap_name(k) / "unit2" / "GPS_data").mkdir(parents=True)
-            write_latlon(build / ap_name(k) / BS_GPS_PATH, east_north_to_latlon(origin, pose.position_m[:2]))
+            position = config.world_east_north(pose.position_m[:2])
+            write_latlon(build / ap_name(k) / BS_GPS_PATH, east_north_to_latlon(origin, position))
 
 
 def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:

@@ -6,9 +6,13 @@ each measured sweep); every value is also under `config`, where a `--set` key ch
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 import kdcs
+from kdcs.config import ConfigError, from_dict, to_dict
 from kdcs.data.synthetic.config import SynthConfig, json_ready
 from kdcs.data.synthetic.files import TIME_STAMP_FORMAT, TRUTH_FILE, ap_name, csv_columns
 from kdcs.phy.geodesy import east_north_to_latlon
@@ -24,22 +28,28 @@ def build_manifest(
     ----------
     config: the scenario's config; scene, poses: the street and APs built from it.
     sequence_lengths: samples in each sequence, in seq_index order.
-    Output: a JSON-ready dict. Positions are local metres (x east, y north, z up) around
-    origin_latlon_deg; angles are also given in degrees for people reading the file.
+    Output: a JSON-ready dict. AP positions are local metres (x east, y north, z up) around
+    origin_latlon_deg, boresights world azimuths (the street frame turned by street_azimuth_rad;
+    `scene` stays in the street frame); angles are also given in degrees for people reading the file.
     """
     origin = np.asarray(config.origin_latlon_deg)
     aps = []
     for k, pose in enumerate(poses):
+        position = np.append(config.world_east_north(pose.position_m[:2]), pose.position_m[2])
+        boresight = pose.boresight_azimuth_rad
+        if config.street_azimuth_rad != 0.0:
+            boresight = float(np.angle(np.exp(1j * (boresight + config.street_azimuth_rad))))
         aps.append(
             {
                 "name": ap_name(k),
                 "kit": list(config.kit(k)),
                 "columns": csv_columns(config.kit(k)),
-                "position_m": pose.position_m.tolist(),
-                "latlon_deg": east_north_to_latlon(origin, pose.position_m[:2]).tolist(),
-                "boresight_azimuth_rad": pose.boresight_azimuth_rad,
-                "boresight_azimuth_deg": float(np.rad2deg(pose.boresight_azimuth_rad)),
+                "position_m": position.tolist(),
+                "latlon_deg": east_north_to_latlon(origin, position[:2]).tolist(),
+                "boresight_azimuth_rad": boresight,
+                "boresight_azimuth_deg": float(np.rad2deg(boresight)),
                 "downtilt_rad": pose.downtilt_rad,
+                "mirrored": config.mirrored_beams,
             }
         )
     return json_ready(
@@ -78,6 +88,20 @@ def build_manifest(
             "config": config.to_dict(),
         }
     )
+
+
+def records_config(manifest_path: Path, config: SynthConfig) -> bool:
+    """Whether the manifest at `manifest_path` records `config` (a scenario written with it).
+
+    The recorded config is read back with today's defaults, so a key added since it was written
+    counts as its default instead of forcing the scenario to be written again.
+    """
+    try:
+        recorded = json.loads(Path(manifest_path).read_text()).get("config")
+        parsed = from_dict(SynthConfig, recorded) if isinstance(recorded, dict) else None
+    except (OSError, json.JSONDecodeError, ConfigError):
+        return False
+    return parsed is not None and json_ready(to_dict(parsed)) == json_ready(to_dict(config))
 
 
 def label_physics(config: SynthConfig) -> dict:

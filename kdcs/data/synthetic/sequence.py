@@ -55,7 +55,9 @@ def synthesize_sequence(config: SynthConfig, build: Path, plan: SequencePlan) ->
     gps_latlon = _gps_fixes(config, snapshots, np.random.default_rng(gps_seed))
     indices = plan.first_index + np.arange(plan.num_samples)
     context = _SequenceContext(config, build, scene, snapshots, indices, plan.seq_index, gps_latlon)
-    truth = [_truth_row(int(i), plan.seq_index, snap) for i, snap in zip(indices, snapshots, strict=True)]
+    truth = [
+        _truth_row(int(i), plan.seq_index, snap, config) for i, snap in zip(indices, snapshots, strict=True)
+    ]
     rows: dict[str, list[dict]] = {}
     for k, (pose, seed) in enumerate(zip(poses, ap_seeds, strict=True)):
         rows[ap_name(k)], los = _write_ap_sequence(context, k, pose, seed)
@@ -72,7 +74,8 @@ def _gps_fixes(
 
     The vehicle has one GPS receiver, so every AP that logs GPS writes the same fixes.
     """
-    truth = np.array([snap.transmitter.position_m[:2] for snap in snapshots])  # [T, 2] east, north
+    street = np.array([snap.transmitter.position_m[:2] for snap in snapshots])  # [T, 2] street frame
+    truth = config.world_east_north(street)  # [T, 2] east, north
     gps, period, count = config.gps, config.sample_period_s, len(snapshots)
     raw = truth + gps_error_track(gps.raw_std_m, gps.raw_correlation_s, gps.white_std_m, count, period, rng)
     cal = truth + gps_error_track(
@@ -82,14 +85,15 @@ def _gps_fixes(
     return {"raw": east_north_to_latlon(origin, raw), "cal": east_north_to_latlon(origin, cal)}
 
 
-def _truth_row(index: int, seq_index: int, snap: Snapshot) -> dict:
+def _truth_row(index: int, seq_index: int, snap: Snapshot, config: SynthConfig) -> dict:
     tx = snap.transmitter
+    east, north = config.world_east_north(tx.position_m[:2])
     return {
         "index": index,
         "seq_index": seq_index,
         "time_s": round(snap.time_s, 6),
-        "tx_x_m": round(float(tx.position_m[0]), 4),
-        "tx_y_m": round(float(tx.position_m[1]), 4),
+        "tx_x_m": round(float(east), 4),
+        "tx_y_m": round(float(north), 4),
         "tx_speed_mps": round(float(tx.speed_mps), 4),
         "num_distractors": len(snap.vehicles) - 1,
     }
@@ -118,6 +122,8 @@ def _write_ap_sequence(
         )  # fmt: skip
         los.append((float(paths.azimuth_rad[0]), bool(paths.blocked[0])))
         power = measure_beam_sweep(config.codebook, paths, config.channel, config.sweep, noise_rng)
+        if config.mirrored_beams:
+            power = power[::-1]
         power_path = f"./unit1/mmWave_data/mmWave_power_{index}.txt"
         # [B] mW, one per line; one %-format of the whole file is ~5x faster than a per-value join
         (folder / power_path).write_text(("%.9e\n" * len(power)) % tuple(power.tolist()))

@@ -6,6 +6,9 @@ another seed (other vehicles, speeds, lane changes, noise), a number of sequence
 sensors only at the AP it is made for (the other APs keep their poses, so the street is the same, but
 write only their beam sweeps). No sample of the original scenario enters the twin: only the physical
 parameters do.
+
+A recorded (DeepSense) site has no manifest: `fitted_twin_config` makes the twin of the site fitted
+from the centre's own samples (`kdcs.data.synthetic.site_fit`), one AP with the recorded sensors.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from kdcs.data.synthetic.config import SynthConfig
 from kdcs.data.synthetic.files import ap_name
 
 MANIFEST = "manifest.json"
+
+
+def has_site_manifest(scenario_root: Path) -> bool:
+    """Whether the scenario root is a synthetic site (its manifest records its physics); a recorded
+    (DeepSense) site has none and its twin is fitted instead (`kdcs.data.synthetic.site_fit`)."""
+    return (Path(scenario_root) / MANIFEST).is_file()
 
 
 def read_site_manifest(scenario_root: Path) -> dict[str, Any]:
@@ -61,3 +70,8 @@ def twin_config(manifest: Mapping[str, Any], *, seed: int, num_sequences: int, a
     number = names.index(ap)
     kits = tuple(site.kit(k) if k == number else () for k in range(site.num_aps))
     return dataclasses.replace(site, seed=seed, num_sequences=num_sequences, kits=kits)
+
+
+def fitted_twin_config(site: SynthConfig, *, seed: int, num_sequences: int) -> SynthConfig:
+    """The twin of a fitted site (`SiteFit.config`): its street, AP and traffic, another draw of passes."""
+    return dataclasses.replace(site, seed=seed, num_sequences=num_sequences)
