@@ -4,6 +4,7 @@ data, with 5% of the real windows, and chance; on the default scenario and on re
 Run: .venv/bin/python benchmarks/bench_data_free.py [--work runs/bench-data-free] [--seeds 0 1 2]
      [--students gps-beam camera] [--scenario5 ../shared/data/deepsense/scenario5] [--json out.json]
      [--set kd.data_free.steps=100 ...]   (overrides of every data-free run)
+     [--teacher-set model.modality_dropout=0.6 ... --tag -md06]   (another teacher; its runs under <student><tag>)
 
 Default scenario, AP1: the teacher is configs/train/multimodal-teacher.yaml (seed 0; camera motion + radar +
 GPS + beam history); students: gps-beam-student (GPS + beam history, as bench_kd.py) and ds-student on the
@@ -30,6 +31,7 @@ from kdcs.config import load_config  # noqa: E402
 from kdcs.data.prepared import prepare_data  # noqa: E402
 from kdcs.distill.data_free.training_set import SYNTHETIC_FILE  # noqa: E402
 from kdcs.distill.run_config import RunConfig  # noqa: E402
+from kdcs.jobs.evaluate import evaluate_checkpoint  # noqa: E402
 
 SCENARIO5_CONFIG = REPO / "configs" / "train" / "scenario5-beam-history.yaml"
 CAMERA_STUDENT = [
@@ -67,19 +69,29 @@ def student_runs(
                 more = [*more, f"kd.data_free.synthetic_set={work / f'data-free-s{seed}' / SYNTHETIC_FILE}"]
             settings = [*base, *student, *kd, *more, f"train.seed={seed}", f"name={label}"]
             config = load_config(RunConfig(), config_file, settings)
-            rows.setdefault(variant, []).append(run(config, work / label, data))
+            metrics = run(config, work / label, data)
+            rows.setdefault(variant, []).append({**metrics, "real_val_top5": real_val_top5(work / label)})
             print(f"done {work.name} {variant} seed {seed}", flush=True)
     return rows
 
 
+def real_val_top5(folder: Path) -> float:
+    """The run's selected model on the real validation split (what variants are picked on; a data-free
+    run selects its epoch on synthetic windows and never reads this)."""
+    return evaluate_checkpoint(folder / "best.safetensors", split="val", with_complexity=False)["metrics"]["top5"]["mean"]
+
+
 def default_scenario(args) -> dict[str, dict[str, list[dict]]]:
     base, data = study_data(args.work)
-    teacher = args.work / "teacher"
-    run(teacher_config(base, 0), teacher, data)
+    teacher = args.work / f"teacher{args.tag}"
+    config = teacher_config(base, 0)
+    if args.teacher_set:
+        config = load_config(config, overrides=args.teacher_set)
+    run(config, teacher, data)
     students = {"gps-beam": (STUDENT, []), "camera": (CAMERA_STUDENT, CAMERA_SYNTHESIS)}
     return {
-        f"default ap1, {name}": student_runs(
-            args.work / name,
+        f"default ap1, {name}{args.tag}": student_runs(
+            args.work / f"{name}{args.tag}",
             base,
             students[name][0],
             teacher,
@@ -110,9 +122,11 @@ def summary(rows: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
             [m["train_seconds"] + m.get("data_free", {}).get("synthesis_seconds", 0.0) for m in runs]
         )
         synthesis = mean_std([m.get("data_free", {}).get("synthesis_seconds", 0.0) for m in runs])
+        val_top5 = mean_std([m["real_val_top5"] for m in runs])
         table[variant] = {
             "top1": top1,
             "top5": top5,
+            "real_val_top5": val_top5,
             "seconds": seconds,
             "synthesis_seconds": synthesis,
             "seeds": len(runs),
@@ -132,7 +146,11 @@ def main() -> None:
     parser.add_argument("--scenario5", type=Path, default=None)
     parser.add_argument("--set", nargs="*", default=[], help="overrides of every data-free run")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--teacher-set", nargs="*", default=[], help="overrides of the default scenario's teacher")
+    parser.add_argument("--tag", default="", help="suffix of the teacher's and the students' run folders")
     args = parser.parse_args()
+    if args.teacher_set and not args.tag:
+        parser.error("--teacher-set needs a --tag: the default teacher's folder holds the default teacher")
     studies = default_scenario(args) if args.students else {}
     if args.scenario5 is not None:
         studies.update(scenario5(args))
@@ -146,9 +164,10 @@ def main() -> None:
                 if "seconds" in row
                 else ""
             )
+            val = f"  real val top5 {row['real_val_top5'][0]:.3f}" if "real_val_top5" in row else ""
             print(
                 f"  {variant:22s} top1 {row['top1'][0]:.3f} ± {row['top1'][1]:.3f}  "
-                f"top5 {row['top5'][0]:.3f} ± {row['top5'][1]:.3f}  ({row['top5'][0] / real:.0%} of real){cost}"
+                f"top5 {row['top5'][0]:.3f} ± {row['top5'][1]:.3f}  ({row['top5'][0] / real:.0%} of real){cost}{val}"
             )
     if args.json:
         args.json.write_text(json.dumps(tables, indent=2))

@@ -27,11 +27,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
 from bench_kd import mean_std as seed_mean_std  # noqa: E402
 
 from kdcs.collab import CollabConfig  # noqa: E402
-from kdcs.config import load_config  # noqa: E402
+from kdcs.config import from_dict, load_config  # noqa: E402
 from kdcs.data.demo_data import ensure_scenario  # noqa: E402
+from kdcs.data.prepared import DataConfig, prepare_data, select_table  # noqa: E402
+from kdcs.data.synthetic import SynthConfig  # noqa: E402
+from kdcs.data.synthetic.site_fit import inside_span  # noqa: E402
 from kdcs.jobs.collab import run_collab  # noqa: E402
 
 CONFIG = REPO / "configs" / "collab" / "same-student.yaml"
@@ -59,6 +63,27 @@ def node_means(results: dict) -> tuple[float, float]:
 
 def proxy_bytes(results: dict) -> int:
     return sum(v for k, v in results["bytes"]["by_kind"].items() if "proxy" in k)
+
+
+def label_dynamics(beams: np.ndarray, seq_index: np.ndarray) -> str:
+    """How the best beam moves from one sample to the next within a pass: mean |change| and how often."""
+    steps = np.abs(np.diff(beams))[np.diff(seq_index) == 0]
+    return f"mean |beam step| {steps.mean():.2f}, a change on {np.mean(steps > 0):.0%} of steps"
+
+
+def compare_dynamics(work: Path, scenario: Path, span: list[float]) -> None:
+    """The fitted twin's beams inside the recorded span against the real training split's."""
+    real = prepare_data(DataConfig(scenario=str(scenario), cache_root=str(work / "cache")))
+    rows = np.unique(real.windows["train"].seq_ids)
+    table = real.table
+    chosen = np.isin(table.seq_index, rows)
+    print(f"  real training passes: {label_dynamics(table.beam[chosen], table.seq_index[chosen])}")
+    root = work / "twin" / "scenario"
+    twin = select_table(DataConfig(scenario=str(root), ap="ap1"))
+    site = from_dict(SynthConfig, json.loads((root / "manifest.json").read_text())["config"])
+    inside = inside_span(root, site, (span[0], span[1]), twin.index)
+    print(f"  twin, all samples:    {label_dynamics(twin.beam, twin.seq_index)}")
+    print(f"  twin, inside the span: {label_dynamics(twin.beam[inside], twin.seq_index[inside])}")
 
 
 def mean_std(values: list[float]) -> str:
@@ -108,6 +133,7 @@ def main() -> None:
         fit = runs["twin"][0].get("proxy", {}).get("site_fit")
         if fit:
             print(f"  twin fitted from the centre's own sequences: {json.dumps(fit)}")
+            compare_dynamics(args.work, scenario, fit["span_m"])
         gaps = [node_means(t)[1] - node_means(r)[1] for r, t in zip(runs["real"], runs["twin"], strict=True)]
         print(f"  twin - real, mean node top-5 (paired by seed): {mean_std(gaps)}")
     if args.json:
