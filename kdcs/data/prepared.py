@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from kdcs.config import ConfigError
-from kdcs.data.cache.build import CacheHandle, prepare
+from kdcs.data.cache.build import CacheHandle, cached_table, prepare
 from kdcs.data.cache.location import default_cache_dir
 from kdcs.data.deepsense.reader import read_scenario_set
 from kdcs.data.partition import split_sequences, windows_in_sequences
@@ -110,9 +110,11 @@ def prepare_data(config: DataConfig, *, workers: int | None = None) -> PreparedD
     """Read, cache (reusing a fresh cache), window and split the configured scenario."""
     table = select_table(config)
     root = Path(config.cache_root) if config.cache_root else None  # None: $KDCS_CACHE_DIR or ./data_cache
+    cache_dir = default_cache_dir(table.root, table.name, root)
     handle = prepare(
-        table, default_cache_dir(table.root, table.name, root), config.preprocess, workers=workers
+        table, cache_dir, config.preprocess, workers=workers, skip_undecodable=config.skip_bad_rows
     )
+    table = cached_table(table, handle)
     spec = WindowSpec(history=config.history, horizon=config.horizon)
     all_windows = build_windows(np.asarray(handle.arrays["seq_index"]), spec)
     splits = split_sequences(table.sequences, config.split)

@@ -8,7 +8,7 @@ Rows are sorted by (seq_index, time or CSV index), so each sequence is one conti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +96,31 @@ class SampleTable:
     def sequence_bounds(self) -> list[tuple[int, int, int]]:
         """(seq_index, start_row, stop_row) of each contiguous sequence, in table order."""
         return sequence_runs(self.seq_index)
+
+    def without_rows(self, skipped: list[SkippedRow]) -> SampleTable:
+        """A copy without the rows whose `index` the skipped rows name, which join `skipped`."""
+        keep = ~np.isin(self.index, [int(row.index) for row in skipped])
+
+        def cut(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[keep]
+
+        def cut_paths(paths: list[Path] | None) -> list[Path] | None:
+            return None if paths is None else [p for p, kept in zip(paths, keep, strict=True) if kept]
+
+        return replace(
+            self,
+            index=self.index[keep],
+            seq_index=self.seq_index[keep],
+            beam=self.beam[keep],
+            time_s=cut(self.time_s),
+            power=cut(self.power),
+            camera_paths=cut_paths(self.camera_paths),
+            radar_paths=cut_paths(self.radar_paths),
+            bs_latlon=cut(self.bs_latlon),
+            ue_latlon=cut(self.ue_latlon),
+            skipped=sorted([*self.skipped, *skipped], key=lambda row: row.csv_row),
+            notes=[*self.notes, f"{len(skipped)} rows left out: a file of theirs could not be decoded"],
+        )
 
 
 def sequence_runs(seq_index: np.ndarray) -> list[tuple[int, int, int]]:

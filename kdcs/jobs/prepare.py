@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from kdcs.config import load_config, to_dict
-from kdcs.data.cache.build import prepare
+from kdcs.data.cache.build import cached_table, prepare
 from kdcs.data.cache.location import default_cache_dir
 from kdcs.data.deepsense.reader import read_scenario_set
 from kdcs.data.preprocess import PreprocessConfig
@@ -30,8 +30,11 @@ def prepare_scenarios(
     for name, sample_table in tables.items():
         cache_dir = default_cache_dir(sample_table.root, name, cache)
         start = time.perf_counter()
-        handle = prepare(sample_table, cache_dir, config, workers=workers, force=force)
+        handle = prepare(
+            sample_table, cache_dir, config, workers=workers, force=force, skip_undecodable=skip_bad_rows
+        )
         seconds = time.perf_counter() - start
+        sample_table = cached_table(sample_table, handle)
         results.append(
             {
                 "name": name,

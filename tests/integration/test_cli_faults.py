@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kdcs.cli.main import app
-from tests.fixtures.scenario_factory import make_scenario, text_in_gps, wrong_radar_shape
+from tests.fixtures.scenario_factory import cell_file, make_scenario, text_in_gps, wrong_radar_shape
 from tests.integration.test_cli_train import (
     FAST,
     scenario,  # noqa: F401 (a fixture)
@@ -133,6 +133,24 @@ def test_prepare_says_why_it_skipped_each_row(tmp_path):
     assert "CSV line 4 (unit2_loc_cal): " in shown.output and "holds text" in shown.output
     [row] = json.loads(listed.stdout)[0]["skipped_rows"]
     assert row["csv_row"] == 4 and row["column"] == "unit2_loc_cal" and "holds text" in row["reason"]
+
+
+def test_prepare_skips_a_row_whose_file_fails_only_at_decoding(tmp_path):
+    folder = make_scenario(tmp_path / "ap1", num_sequences=2, sequence_length=6, modalities=("radar", "beam"))
+    radar = cell_file(folder, 5, "unit1_radar")
+    radar.write_bytes(
+        radar.read_bytes()[: radar.stat().st_size * 2 // 3]
+    )  # header intact: the reader passes it
+    args = ["data", "prepare", "--scenario", str(folder), "--out", str(tmp_path / "cache"), "--json"]
+
+    refused(runner.invoke(app, args), "line 5", "'unit1_radar': cannot decode radar file")
+    skipped = runner.invoke(app, [*args, "--skip-bad-rows"])
+
+    assert skipped.exit_code == 0, skipped.output
+    [result] = json.loads(skipped.stdout)
+    [row] = result["skipped_rows"]
+    assert result["samples"] == 11 and row["csv_row"] == 5 and row["column"] == "unit1_radar"
+    assert "cannot decode radar file" in row["reason"]
 
 
 def test_errors_speak_the_command_line_not_python(scenario, teacher, tmp_path):  # noqa: F811

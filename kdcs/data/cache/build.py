@@ -33,7 +33,7 @@ from kdcs.data.cache.manifest import (
 )
 from kdcs.data.errors import DataError
 from kdcs.data.preprocess import PreprocessConfig, gps_to_local, motion_masks
-from kdcs.data.table import CAMERA, GPS, POWER, RADAR, SampleTable, sequence_runs
+from kdcs.data.table import CAMERA, GPS, POWER, RADAR, SampleTable, SkippedRow, sequence_runs
 from kdcs.storage import (
     allocate_npy,
     array_bytes,
@@ -189,6 +189,7 @@ def prepare(
     force: bool = False,
     progress: ProgressCallback | None = None,
     modalities: tuple[str, ...] | list[str] | None = None,
+    skip_undecodable: bool = False,
 ) -> CacheHandle:
     """Build the cache of `table` in `cache_dir`, or reuse it when it is fresh.
 
@@ -199,6 +200,9 @@ def prepare(
     workers: decoding processes (default os.cpu_count(); 1 decodes in this process).
     force: rebuild even a fresh cache. progress: called as progress(done_files, total_files).
     modalities: cache only these of the table's modalities (default: all it has).
+    skip_undecodable: (skip-bad-rows) leave out the rows with a file that does not decode, named
+        in the manifest (`cached_table` gives the table of the rows kept), instead of failing; the
+        build then runs a second time without them.
 
     Output: the opened CacheHandle; `.status` and `.rebuilt_reason` say what happened.
     Raises DataError naming the CSV line, column and file when a file cannot be decoded, and
@@ -209,16 +213,30 @@ def prepare(
     chosen = _cached_modalities(table, modalities)
     status = cache_folder_status(table, cache_dir, config, chosen)
     if status == "fresh" and not force:
-        return open_cache(cache_dir)
+        handle = open_cache(cache_dir)
+        left_out = len(handle.manifest.get("undecodable") or [])
+        if skip_undecodable or not left_out:
+            return handle
+        status = (
+            f"stale: {left_out} undecodable rows were left out under skip-bad-rows, and this run keeps them"
+        )
     _check_replaceable(cache_dir)
     _remove_abandoned_builds(cache_dir)
     temporary = cache_dir.with_name(f"{cache_dir.name}.tmp-{os.getpid()}")
-    layout = array_layout(table, config, chosen)
-    needed = sum(array_bytes(shape, dtype) for shape, dtype in layout.values())
+    needed = sum(array_bytes(shape, dtype) for shape, dtype in array_layout(table, config, chosen).values())
     check_free_space(temporary.parent, needed, f"the cache of {table.name}", SPACE_ADVICE)
     created = missing_folders(temporary.parent)
+    fingerprint = source_fingerprint(table)  # before decoding: a file edited meanwhile makes the cache stale
+    build = _Build(config, chosen, workers or os.cpu_count() or 1, progress, fingerprint)
     try:
-        _build(table, temporary, config, chosen, layout, workers or os.cpu_count() or 1, progress)
+        undecodable = build.write(table, temporary, keep_going=skip_undecodable)
+        if undecodable:  # written again without those rows: every array stays dense, in table order
+            if len(undecodable) == len(table):
+                raise DataError(
+                    f"{table.root}: no row of {table.name!r} decodes; the first: {undecodable[0].reason}"
+                )
+            shutil.rmtree(temporary)
+            build.write(table.without_rows(undecodable), temporary, undecodable=undecodable)
         _swap_into_place(temporary, cache_dir)
     except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -265,29 +283,49 @@ def _swap_into_place(temporary: Path, cache_dir: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def _build(
-    table: SampleTable,
-    folder: Path,
-    config: PreprocessConfig,
-    modalities: tuple[str, ...],
-    layout: dict[str, tuple[tuple[int, ...], str]],
-    workers: int,
-    progress: ProgressCallback | None,
-) -> None:
-    """Write every array of `layout` into `folder`, then the manifest last."""
-    folder.mkdir(parents=True)
-    fingerprint = source_fingerprint(table)  # before decoding: a file edited meanwhile makes the cache stale
-    _write_table_arrays(table, folder, layout)
-    for name in (CAMERA, RADAR, "camera_motion"):
-        if name in layout:  # allocated up front: a full disk is an OSError now, not a SIGBUS in a worker
-            shape, dtype = layout[name]
-            allocate_npy(folder / f"{name}.npy", dtype, shape)
-    decode_files(table, folder, config, modalities, workers, progress)
-    if "camera_motion" in layout:
-        _write_motion_masks(table, folder, config)
-    write_json_atomically(
-        folder / MANIFEST_NAME, build_manifest(table, config, modalities, layout, fingerprint)
-    )
+@dataclass(frozen=True)
+class _Build:
+    """What one cache build writes with, whatever rows it is given."""
+
+    config: PreprocessConfig
+    modalities: tuple[str, ...]
+    workers: int
+    progress: ProgressCallback | None
+    fingerprint: str  # of the source table, also when rows are left out
+
+    def write(
+        self,
+        table: SampleTable,
+        folder: Path,
+        keep_going: bool = False,
+        undecodable: list[SkippedRow] | None = None,
+    ) -> list[SkippedRow]:
+        """Write every array of `table` into `folder`, then the manifest last, unless files failed
+        to decode under keep_going: then no manifest, and the failed rows come back."""
+        layout = array_layout(table, self.config, self.modalities)
+        folder.mkdir(parents=True)
+        _write_table_arrays(table, folder, layout)
+        for name in (CAMERA, RADAR, "camera_motion"):
+            if name in layout:  # allocated up front: a full disk is an OSError now, not a SIGBUS in a worker
+                shape, dtype = layout[name]
+                allocate_npy(folder / f"{name}.npy", dtype, shape)
+        failed = decode_files(
+            table, folder, self.config, self.modalities, self.workers, self.progress, keep_going
+        )
+        if failed:
+            return failed
+        if "camera_motion" in layout:
+            _write_motion_masks(table, folder, self.config)
+        manifest = build_manifest(table, self.config, self.modalities, layout, self.fingerprint, undecodable)
+        write_json_atomically(folder / MANIFEST_NAME, manifest)
+        return []
+
+
+def cached_table(table: SampleTable, handle: CacheHandle) -> SampleTable:
+    """`table` restricted to the rows its cache holds: all of them, unless skip-bad-rows left rows
+    with undecodable files out (the manifest names them; they join `table.skipped`)."""
+    left_out = [SkippedRow(**row) for row in handle.manifest.get("undecodable") or []]
+    return table.without_rows(left_out) if left_out else table
 
 
 def _write_table_arrays(table: SampleTable, folder: Path, layout: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 Rows are cut into tasks of ROWS_PER_TASK files; each worker opens the target .npy with
 mmap_mode="r+", decodes its files one at a time and writes each result in place, so memory stays
 flat whatever the number of samples. The first file that fails becomes one DataError naming the
-CSV line, the column and the file.
+CSV line, the column and the file; under skip-bad-rows (`keep_going`) every file is tried and the
+failures come back as SkippedRows instead, for the build to leave those rows out.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from kdcs.data.cache.manifest import csv_line_of_index, scenario_csv_path
 from kdcs.data.errors import cell_error
 from kdcs.data.preprocess import PreprocessConfig, load_camera_gray, load_radar_map
-from kdcs.data.table import CAMERA, RADAR, SampleTable
+from kdcs.data.table import CAMERA, RADAR, SampleTable, SkippedRow
 
 CSV_COLUMN = {CAMERA: "unit1_rgb", RADAR: "unit1_radar"}
 ROWS_PER_TASK = 64  # small enough for smooth progress and load balance, large enough to amortise a task
@@ -52,19 +52,26 @@ def _decode_one(task: _DecodeTask, path: str) -> np.ndarray:
     )
 
 
-def _run_decode_task(task: _DecodeTask) -> tuple[int, str, str] | int:
-    """Decode a task's files into its memmap. Output: rows written, or (row, path, reason) on failure."""
+DecodeFailure = tuple[int, str, str]  # (row, path, reason)
+
+
+def _run_decode_task(task: _DecodeTask, keep_going: bool = False) -> list[DecodeFailure]:
+    """Decode a task's files into its memmap. Output: the failures; without keep_going it stops at
+    the first."""
     target = np.load(task.array_path, mmap_mode="r+")
+    failures: list[DecodeFailure] = []
     try:
         for offset, path in enumerate(task.paths):
             try:
                 target[task.start + offset] = _decode_one(task, path)
             except Exception as exc:  # any failure of a third-party decoder becomes one clear DataError
-                return (task.start + offset, path, f"{type(exc).__name__}: {exc}")
+                failures.append((task.start + offset, path, f"{type(exc).__name__}: {exc}"))
+                if not keep_going:
+                    break
         target.flush()
     finally:
         del target
-    return len(task.paths)
+    return failures
 
 
 def _tasks(
@@ -96,47 +103,77 @@ def decode_files(
     modalities: tuple[str, ...],
     workers: int,
     progress: ProgressCallback | None,
-) -> None:
-    """Run every decode task (in a process pool when workers > 1); raise DataError on the first failure."""
+    keep_going: bool = False,
+) -> list[SkippedRow]:
+    """Run every decode task (in a process pool when workers > 1).
+
+    Without keep_going, raise DataError on the first failure; with it, decode every file and return
+    one SkippedRow per failed file (CSV line, index, column, reason), in row order.
+    """
     tasks = _tasks(table, folder, config, modalities)
     total, done = sum(len(t.paths) for t in tasks), 0
+    failed: list[tuple[str, DecodeFailure]] | None = [] if keep_going else None
     if not tasks:
-        return
+        return []
     if workers <= 1 or len(tasks) == 1:
         for task in tasks:
-            done = _account(table, task, _run_decode_task(task), done, total, progress)
-        return
+            done = _account(table, task, _run_decode_task(task, keep_going), done, total, progress, failed)
+        return _skipped_rows(table, failed)
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=_pool_context()) as pool:
-        pending: dict[Future, _DecodeTask] = {pool.submit(_run_decode_task, t): t for t in tasks}
+        pending: dict[Future, _DecodeTask] = {pool.submit(_run_decode_task, t, keep_going): t for t in tasks}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    done = _account(table, pending.pop(future), future.result(), done, total, progress)
+                    task = pending.pop(future)
+                    done = _account(table, task, future.result(), done, total, progress, failed)
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
+    return _skipped_rows(table, failed)
 
 
 def _account(
     table: SampleTable,
     task: _DecodeTask,
-    result: Any,
+    failures: list[DecodeFailure],
     done: int,
     total: int,
     progress: ProgressCallback | None,
+    failed: list[tuple[str, DecodeFailure]] | None,
 ) -> int:
-    """Turn a task result into progress, or into a DataError naming CSV line, column and file."""
-    if isinstance(result, tuple):
-        row, path, reason = result
-        csv_path = scenario_csv_path(table)
-        line = csv_line_of_index(csv_path, int(table.index[row]))
-        what = "image" if task.modality == CAMERA else "radar file"
-        where = "" if line is not None else f" (row with index {int(table.index[row])})"
-        message = f"cannot decode {what} {path}{where}: {reason}"
-        raise cell_error(csv_path or Path(table.root), line, CSV_COLUMN[task.modality], message)
-    done += int(result)
+    """Count a task's rows into the progress. A failure raises the DataError, or with keep_going
+    (`failed` given) is collected there."""
+    if failures and failed is None:
+        raise cell_error(*_where(table, task.modality, failures[0]))
+    if failed is not None:
+        failed.extend((task.modality, failure) for failure in failures)
+    done += len(task.paths)
     if progress is not None:
         progress(done, total)
     return done
+
+
+def _where(table: SampleTable, modality: str, failure: DecodeFailure) -> tuple[Path, int | None, str, str]:
+    """(CSV, line, column, reason sentence) of one failed file."""
+    row, path, reason = failure
+    csv_path = scenario_csv_path(table)
+    line = csv_line_of_index(csv_path, int(table.index[row]))
+    what = "image" if modality == CAMERA else "radar file"
+    where = "" if line is not None else f" (row with index {int(table.index[row])})"
+    return (
+        csv_path or Path(table.root),
+        line,
+        CSV_COLUMN[modality],
+        f"cannot decode {what} {path}{where}: {reason}",
+    )
+
+
+def _skipped_rows(table: SampleTable, failed: list[tuple[str, DecodeFailure]] | None) -> list[SkippedRow]:
+    """One SkippedRow per failed row (a row with two failed files is named once, by the first)."""
+    rows: dict[int, SkippedRow] = {}
+    for modality, failure in sorted(failed or [], key=lambda item: item[1][0]):
+        _, line, column, reason = _where(table, modality, failure)
+        rows.setdefault(failure[0], SkippedRow(line or 0, str(int(table.index[failure[0]])), column, reason))
+    return list(rows.values())

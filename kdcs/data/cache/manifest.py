@@ -19,7 +19,7 @@ import numpy as np
 from kdcs.data.deepsense.reader import find_scenario_csv
 from kdcs.data.errors import DataError
 from kdcs.data.preprocess import PreprocessConfig
-from kdcs.data.table import SampleTable
+from kdcs.data.table import SampleTable, SkippedRow
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -88,8 +88,14 @@ def build_manifest(
     modalities: tuple[str, ...],
     array_layout: dict[str, tuple[tuple[int, ...], str]],
     fingerprint: str,
+    undecodable: list[SkippedRow] | None = None,
 ) -> dict[str, Any]:
-    """The manifest dict; array_layout maps array name -> (shape, dtype name)."""
+    """The manifest dict; array_layout maps array name -> (shape, dtype name).
+
+    `fingerprint` is the source table's; `undecodable` the rows of that table left out of the
+    cache because a file of theirs did not decode (skip-bad-rows), so a rerun on the same source
+    knows the cache is fresh although it holds fewer rows.
+    """
     csv_path = scenario_csv_path(table)
     return {
         "format_version": FORMAT_VERSION,
@@ -111,6 +117,7 @@ def build_manifest(
             name: {"shape": list(shape), "dtype": dtype} for name, (shape, dtype) in array_layout.items()
         },
         "fingerprint": fingerprint,
+        "undecodable": [vars(row) for row in undecodable or []],
     }
 
 
@@ -177,8 +184,9 @@ def manifest_mismatch(
         return f"stale: {config_change}"
     if list(manifest.get("modalities", [])) != list(modalities):
         return f"stale: modalities changed ({manifest.get('modalities')} -> {list(modalities)})"
-    if manifest.get("num_samples") != len(table):
-        return f"stale: the table has {len(table)} samples, the cache {manifest.get('num_samples')}"
+    expected = len(table) - len(manifest.get("undecodable") or [])
+    if manifest.get("num_samples") != expected:
+        return f"stale: the table has {expected} samples, the cache {manifest.get('num_samples')}"
     if manifest.get("fingerprint") != source_fingerprint(table):
         return "stale: source files changed since the cache was built (fingerprint mismatch)"
     return None
