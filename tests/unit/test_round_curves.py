@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kdcs.experiments.report.plots.accuracy import uplink_curve
 from kdcs.experiments.report.plots.round_curves import node_curves, plot_round_curves
 
 HEADER = "round,node,status,val_top1,val_top5,down_bytes,up_bytes,seconds,reason\n"
@@ -48,3 +49,28 @@ def test_the_plot_is_a_png_in_the_run_folder_with_or_without_uplink(tmp_path, up
 
     assert path == tmp_path / "curves.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_study_curve_sums_every_nodes_bytes_and_averages_the_replies_of_each_round(tmp_path):
+    # Prepare: two study nodes and one outside the run; n2's round-2 reply was rejected
+    write_rounds(
+        tmp_path,
+        [
+            "1,n1,ok,0.20,0.70,10,100,1.0,",
+            "1,n2,ok,0.40,0.90,10,50,1.0,",
+            "1,other,ok,0.99,0.99,10,1000,1.0,",
+            "2,n1,ok,0.30,0.80,10,100,1.0,",
+            "2,n2,rejected,,,10,50,1.0,garbage",
+        ],
+    )
+
+    # Execute
+    xs, ys = uplink_curve({"run_dir": str(tmp_path), "nodes": {"n1": {}, "n2": {}}})
+
+    # Assert: cumulative uplink of n1 + n2 only; round 2's mean is n1's alone
+    assert xs == [150.0, 300.0]
+    assert ys == pytest.approx([0.30, 0.30])
+
+
+def test_a_run_without_rounds_csv_has_no_study_curve(tmp_path):
+    assert uplink_curve({"run_dir": str(tmp_path), "nodes": {}}) == ([], [])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 
 from kdcs.experiments.report.findings import mean_node_top1, mean_node_top1_std
 from kdcs.experiments.report.plots.figures import colour, new_figure, save_png
+from kdcs.experiments.report.plots.round_curves import read_rounds
 
 KS = (("top1", "top-1"), ("top3", "top-3"), ("top5", "top-5"))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -170,15 +170,12 @@ def uplink_curve(run: Mapping[str, Any]) -> tuple[list[float], list[float]]:
     path = Path(run.get("run_dir", "")) / "rounds.csv"
     if not path.is_file():
         return [], []
-    with path.open(newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["node"] in run["nodes"]]
+    rows = [row for row in read_rounds(path) if row.node in run["nodes"]]
     sent, xs, ys = 0.0, [], []
-    for round_number in sorted({int(r["round"]) for r in rows}):
-        played = [r for r in rows if int(r["round"]) == round_number]
-        sent += sum(float(r["up_bytes"] or 0) for r in played)
-        scores = [
-            float(r["val_top1"]) for r in played if r["status"] == "ok" and r["val_top1"] not in ("", None)
-        ]
+    for round_number in sorted({row.round for row in rows}):
+        played = [row for row in rows if row.round == round_number]
+        sent += sum(row.up_bytes for row in played)
+        scores = [row.val_top1 for row in played if row.val_top1 is not None]
         if scores:
             xs.append(max(sent, 1.0))
             ys.append(sum(scores) / len(scores))

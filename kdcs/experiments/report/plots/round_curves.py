@@ -23,22 +23,49 @@ class NodeCurve:
     top5: list[float] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RoundRow:
+    """One node's round as rounds.csv records it; the scores are None where it did not reply."""
+
+    round: int
+    node: str
+    up_bytes: float
+    val_top1: float | None
+    val_top5: float | None
+
+
+def read_rounds(rounds_csv: Path) -> list[RoundRow]:
+    """rounds.csv's rows in round order (the one reader of that file for the plots)."""
+    with Path(rounds_csv).open(newline="") as handle:
+        raw = list(csv.DictReader(handle))
+    rows = []
+    for row in raw:
+        replied = row["status"] == "ok" and row["val_top1"] not in ("", None)
+        rows.append(
+            RoundRow(
+                round=int(row["round"]),
+                node=row["node"],
+                up_bytes=float(row["up_bytes"] or 0),
+                val_top1=float(row["val_top1"]) if replied else None,
+                val_top5=float(row["val_top5"]) if replied else None,
+            )
+        )
+    return sorted(rows, key=lambda row: row.round)
+
+
 def node_curves(rounds_csv: Path) -> dict[str, NodeCurve]:
     """{node: its curve}, from rounds.csv; a round the node missed adds its bytes but no point."""
-    with Path(rounds_csv).open(newline="") as handle:
-        rows = sorted(csv.DictReader(handle), key=lambda row: int(row["round"]))
     curves: dict[str, NodeCurve] = {}
     sent: dict[str, float] = {}
-    for row in rows:
-        node = row["node"]
-        sent[node] = sent.get(node, 0.0) + float(row["up_bytes"] or 0)
-        if row["status"] != "ok" or row["val_top1"] in ("", None):
+    for row in read_rounds(rounds_csv):
+        sent[row.node] = sent.get(row.node, 0.0) + row.up_bytes
+        if row.val_top1 is None or row.val_top5 is None:
             continue
-        curve = curves.setdefault(node, NodeCurve())
-        curve.rounds.append(int(row["round"]))
-        curve.uplink.append(sent[node])
-        curve.top1.append(float(row["val_top1"]))
-        curve.top5.append(float(row["val_top5"]))
+        curve = curves.setdefault(row.node, NodeCurve())
+        curve.rounds.append(row.round)
+        curve.uplink.append(sent[row.node])
+        curve.top1.append(row.val_top1)
+        curve.top5.append(row.val_top5)
     return curves
 
 
