@@ -23,6 +23,8 @@ def test_quick_demo_runs_then_reuses_its_data(tmp_path: Path):
     assert "synthesize: wrote" in first.output and "prepare: ap1 built" in first.output
     assert "floor: linear_fit" in first.output
     assert (tmp_path / "demo" / "scenario" / "manifest.json").is_file()
+    report = (tmp_path / "demo" / "report.md").read_text()  # 8 test windows, 2 epochs: not a result
+    assert "**A smoke run, not a result**: 8 test windows" in report and "cut at 2 epoch(s)" in report
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert "reused the scenario" in second.output and "prepare: ap1 reused" in second.output

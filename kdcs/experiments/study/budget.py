@@ -9,6 +9,8 @@ from kdcs.experiments.study.resolve import TEACHER_PROTOCOLS, CollabRun, ModelRu
 from kdcs.models import resolve_config
 
 PAPER_EPOCHS, PAPER_FRAME = 100, (224, 224)
+# below this many test windows one window moves top-1 by more than 1%: the study is a smoke run
+SMOKE_TEST_WINDOWS = 100
 
 
 def _ordinal(n: int) -> str:
@@ -40,12 +42,29 @@ def seeds_note(config: ExperimentConfig) -> str:
     )
 
 
+def smoke_note(config: ExperimentConfig, test_windows: int) -> list[str]:
+    """A first line for a study too small to judge anything by (`--quick`: 8 test windows, 2 epochs)."""
+    if test_windows >= SMOKE_TEST_WINDOWS and config.max_epochs is None:
+        return []
+    cap = f", every model cut at {config.max_epochs} epoch(s)" if config.max_epochs is not None else ""
+    return [
+        f"**A smoke run, not a result**: {test_windows} test windows (one window is "
+        f"{1 / max(test_windows, 1):.0%} of top-1){cap}. It checks that every stage runs; its accuracies "
+        "(often 0.000 here) say nothing about the models. Run `kdcs demo` (without --quick) for numbers."
+    ]
+
+
 def budget_notes(
-    config: ExperimentConfig, runs: Sequence[ModelRun], collabs: Sequence[CollabRun], train_windows: int
+    config: ExperimentConfig,
+    runs: Sequence[ModelRun],
+    collabs: Sequence[CollabRun],
+    train_windows: int,
+    test_windows: int | None = None,
 ) -> list[str]:
     common = config.common
     frame = tuple(common.data.preprocess.camera_size)
     notes = [
+        *(smoke_note(config, test_windows) if test_windows is not None else []),
         f"Epochs per model group: {_epochs_by_group(runs)}; a model stops when its validation top-1 has "
         f"not improved for `patience` epochs (the paper trains about {PAPER_EPOCHS} epochs); the best "
         "validation epoch is kept. How each model stopped is in 'How each model stopped'.",

@@ -184,7 +184,10 @@ def run_experiment(
     results = assemble(
         config.name, to_dict(config), data.to_dict(), dataset, runs, collabs, records, events.reused_names
     )
-    results["budget"] = budget_notes(config, runs, collabs, dataset["splits"]["train"]["windows"])
+    splits = dataset["splits"]
+    results["budget"] = budget_notes(
+        config, runs, collabs, splits["train"]["windows"], splits["test"]["windows"]
+    )
     results["timing"]["total_s"] = round(time.perf_counter() - start, 1)
     # this process and every worker it started (they are waited for when the pool closes)
     results["timing"]["cpu_seconds"] = round(cpu_seconds() - start_cpu, 1)
