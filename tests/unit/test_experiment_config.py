@@ -25,7 +25,9 @@ def test_quick_runs_the_tiny_study_and_yaml_and_set_still_apply_over_it(tmp_path
     assert config.name == "demo" and config.scenario.tiny  # demo.yaml names it after --quick applied
     assert all(run.config.train.epochs == 1 for run in runs)
     assert all(run.config.data.history == 4 and run.config.model.horizon == 1 for run in runs)
-    assert all(c.config.rounds == 1 and [n.name for n in c.config.nodes] == ["node1", "node2"] for c in collabs)
+    assert all(
+        c.config.rounds == 1 and [n.name for n in c.config.nodes] == ["node1", "node2"] for c in collabs
+    )
 
 
 def test_demo_resolves_to_the_papers_rows_per_edge_node_type(tmp_path):
@@ -115,6 +117,14 @@ def test_paper_camera_config_resolves_to_the_papers_setting(tmp_path):
         ("students=[{name: a, run: {}, recipes: [none, jedi]}]", "students[0].recipes"),
         ("seeds=[]", "seeds"),
         ("seeds=[1, 1]", "seeds"),
+        (
+            "students=[{name: a, run: {}, recipes: [none], recipe_terms: {logit: {}}}]",
+            "students[0].recipe_terms.logit",
+        ),
+        (
+            "students=[{name: a, run: {}, recipes: [none, logit], recipe_terms: {logit: {kd: {tempo: 2}}}}]",
+            "students[0].run.kd.terms.kd.tempo",
+        ),
     ],
 )
 def test_bad_experiment_values_are_named_before_anything_is_written(override, named, tmp_path):
@@ -129,3 +139,15 @@ def test_max_epochs_caps_every_run_and_collaboration_round(tmp_path):
     assert {(c.config.rounds, c.config.local_epochs, c.config.central.train.epochs) for c in collabs} == {
         (1, 1, 1)
     }
+
+
+def test_recipe_terms_tune_one_recipe_of_a_student_and_leave_its_others_alone(tmp_path):
+    tuned = "{logit: {task: {weight: 1.0}, kd: {weight: 0.5, temperature: 2.0}}}"
+    student = (
+        f"students=[{{name: cam, run: {{}}, recipes: [none, logit, cross-modal], recipe_terms: {tuned}}}]"
+    )
+    _, runs, _ = resolve_study(load_experiment(overrides=[student, "self_kd=null"]), tmp_path)
+
+    kd = {run.recipe: run.config.kd for run in runs if run.group == "cam"}
+    assert kd["logit"].terms == {"task": {"weight": 1.0}, "kd": {"weight": 0.5, "temperature": 2.0}}
+    assert kd["none"].terms == {} and kd["cross-modal"].terms == {}

@@ -40,12 +40,15 @@ class ScenarioSpec:
 
 @dataclass(frozen=True)
 class StudentSpec:
-    """One edge-node type: a name (used in run folders and the report), RunConfig overrides, and the
-    KD recipes it is trained with (None: the experiment's `recipes`)."""
+    """One edge-node type: a name (used in run folders and the report), RunConfig overrides, the
+    KD recipes it is trained with (None: the experiment's `recipes`), and per recipe the `kd.terms`
+    overrides of that recipe's run only (e.g. {"logit": {"kd": {"temperature": 2.0}}}; `run.kd.terms`
+    would change every recipe of the student, "none" included)."""
 
     name: str = ""
     run: dict[str, Any] = field(default_factory=dict)
     recipes: tuple[str, ...] | None = None
+    recipe_terms: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

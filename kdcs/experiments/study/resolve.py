@@ -139,6 +139,14 @@ def common_run(config: ExperimentConfig, paths: StudyPaths) -> RunConfig:
 def _check_recipes(config: ExperimentConfig) -> None:
     lists = {"recipes": config.recipes}
     lists.update({f"students[{i}].recipes": s.recipes for i, s in enumerate(config.students) if s.recipes})
+    for index, student in enumerate(config.students):
+        trained = student.recipes or config.recipes
+        for recipe in student.recipe_terms:
+            if recipe not in trained:
+                raise ConfigError(
+                    f"config key 'students[{index}].recipe_terms.{recipe}': the student is not trained "
+                    f"with recipe {recipe!r} (its recipes: {', '.join(trained)})"
+                )
     for key, recipes in lists.items():
         unknown = [r for r in recipes if r not in NAMED_RECIPES]
         if unknown:
@@ -176,7 +184,8 @@ def _templates(config: ExperimentConfig, paths: StudyPaths) -> list[_Template]:
         base = _check_run(base, key)
         for recipe in student.recipes or config.recipes:
             run_id = f"{student.name}/{recipe}"
-            run_config = _merged(base, {"name": run_id.replace("/", "-"), "kd": {"recipe": recipe}}, key)
+            kd = {"recipe": recipe, "terms": dict(student.recipe_terms.get(recipe, {}))}
+            run_config = _merged(base, {"name": run_id.replace("/", "-"), "kd": kd}, key)
             run_config = _check_run(run_config, key)
             taught = needs_teacher(merge_recipe(recipe, run_config.kd.terms))
             templates.append(_Template(run_id, student.name, recipe, run_config, taught))
