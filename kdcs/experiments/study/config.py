@@ -109,7 +109,7 @@ class ExperimentConfig:
     self_kd: dict[str, Any] | None = field(default_factory=dict)
     students: tuple[StudentSpec, ...] = field(
         default_factory=lambda: tuple(
-            StudentSpec(name, run, recipes) for name, run, recipes in demo_defaults.students()
+            StudentSpec(name, run, recipes, terms) for name, run, recipes, terms in demo_defaults.students()
         )
     )
     recipes: tuple[str, ...] = demo_defaults.RECIPES
