@@ -3,6 +3,7 @@ and world-frame fed-distill among nodes at the four APs.
 
 Run: .venv/bin/python benchmarks/bench_multi_ap.py [--work runs/bench-multi-ap] [--seeds 0 1 2]
      [--recipe logit] [--parts teacher world] [--own-teacher-seeds 0] [--json out.json]
+     [--world-set KEY=VALUE ... --world-tag NAME]
 Default 4-AP street (ap1 camera + radar + GPS, ap2 camera, ap3 radar, ap4 GPS).
 teacher part, per seed: the multi-view teacher (configs/train/multi-view-teacher.yaml, every AP's views,
 one head per AP), each AP's teacher on its own sensors only (same model settings; on --own-teacher-seeds,
@@ -10,14 +11,20 @@ default every seed), and each AP's single-sensor student (its one sensor + its o
 alone and distilled from its head of the multi-view teacher of the same seed.
 world part, per seed: configs/collab/multi-ap.yaml (a node per AP, the same single-sensor students) with
 fed-distill in the world frame and with local-only; fedavg's uplink for the same students is computed
-(rounds x fp32 weights of every node: fedavg itself refuses nodes at different APs).
-Finished runs (a folder with metrics.json) are reused. Models are selected on validation (early stopping);
+(rounds x fp32 weights of every node: fedavg itself refuses nodes at different APs). --world-set
+overrides the fed-distill runs' config (e.g. world.fusion=validated kd_weight=0.5; their folders are
+named after --world-tag): each node's validation top-5 (its deployed epoch) and position errors
+(its own validation windows against its AP's GPS; on the proxy windows against the centre's GPS,
+and the consensus's) are printed beside the test numbers, to pick settings on validation.
+Finished runs (a folder with metrics.json, or results.json for collab runs with the same resolved
+config, the unused `world` section of local-only aside) are reused. Models are selected on validation (early stopping);
 every number printed is on the test split, mean ± std over seeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import sys
@@ -30,8 +37,9 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_kd import mean_std  # noqa: E402
 from kdcs.collab import CollabConfig  # noqa: E402
-from kdcs.collab.run_folder import RESULTS_JSON  # noqa: E402
-from kdcs.config import load_config  # noqa: E402
+from kdcs.collab.config import WORLD_FRAME_PROTOCOLS  # noqa: E402
+from kdcs.collab.run_folder import CONFIG_YAML, RESULTS_JSON, ROUNDS_CSV  # noqa: E402
+from kdcs.config import load_config, to_dict  # noqa: E402
 from kdcs.data.ap_geometry import data_geometry  # noqa: E402
 from kdcs.data.demo_data import ensure_scenario  # noqa: E402
 from kdcs.data.multi_view import MultiViewData  # noqa: E402
@@ -162,18 +170,46 @@ COLLAB_CONFIG = REPO / "configs" / "collab" / "multi-ap.yaml"
 WORLD_PROTOCOLS = ("fed-distill", "local-only")
 
 
-def world_part(work: Path, base: list[str], seeds: list[int]) -> dict:
-    """Every collaborative run of the world part; {seed: {protocol: results.json}}."""
+def comparable(config: CollabConfig) -> dict:
+    """The config as it decides a run's results: the `world` section only where the protocol uses it."""
+    plain = to_dict(config)
+    if config.protocol not in WORLD_FRAME_PROTOCOLS:
+        plain.pop("world")
+    return plain
+
+
+def world_run(folder: Path, config: CollabConfig) -> dict:
+    """The run's results.json (and its last rounds.csv rows, its diagnostics): reused when the folder
+    holds a finished run of the same config, else run there."""
+    done = folder / RESULTS_JSON
+    if done.is_file():
+        previous = load_config(CollabConfig(), folder / CONFIG_YAML)
+        if comparable(previous) != comparable(config):
+            raise SystemExit(f"{folder} holds a run of another config; remove it or choose another --work")
+    else:
+        run_collab(config, folder)
+    results = json.loads(done.read_text())
+    with (folder / ROUNDS_CSV).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    last = max(int(row["round"]) for row in rows)
+    results["final_val"] = {row["node"]: row for row in rows if int(row["round"]) == last}
+    results["val_position_m"] = {  # the last round that measured it (the final ack does not)
+        row["node"]: float(row["val_position_m"]) for row in rows if row.get("val_position_m")
+    }
+    print(f"done {folder.name}", flush=True)
+    return results
+
+
+def world_part(work: Path, base: list[str], seeds: list[int], world_set: list[str], tag: str) -> dict:
+    """Every collaborative run of the world part; {seed: {protocol: results.json + final_val}}."""
     results: dict = {}
     for seed in seeds:
         for protocol in WORLD_PROTOCOLS:
-            folder = work / f"collab-{protocol}-s{seed}"
-            done = folder / RESULTS_JSON
-            if not done.is_file():
-                overrides = [*base, f"seed={seed}", f"protocol={protocol}", "train.progress=false"]
-                run_collab(load_config(CollabConfig(), COLLAB_CONFIG, overrides), folder)
-            results.setdefault(seed, {})[protocol] = json.loads(done.read_text())
-            print(f"done {folder.name}", flush=True)
+            extra = world_set if protocol == "fed-distill" else []
+            name = f"collab-{protocol}{'-' + tag if tag and extra else ''}-s{seed}"
+            overrides = [*base, f"seed={seed}", f"protocol={protocol}", "train.progress=false", *extra]
+            config = load_config(CollabConfig(), COLLAB_CONFIG, overrides)
+            results.setdefault(seed, {})[protocol] = world_run(work / name, config)
     return results
 
 
@@ -190,6 +226,9 @@ def world_report(results: dict) -> dict:
                 key: mean_std([results[s][protocol]["nodes"][node]["test"][f"{key}_mean"] for s in seeds])
                 for key in ("top1", "top5")
             }
+            row[protocol]["val_top5"] = mean_std(
+                [float(results[s][protocol]["final_val"][node]["val_top5"]) for s in seeds]
+            )
         gains = [
             results[s]["fed-distill"]["nodes"][node]["test"]["top5_mean"]
             - results[s]["local-only"]["nodes"][node]["test"]["top5_mean"]
@@ -202,16 +241,39 @@ def world_report(results: dict) -> dict:
             value = row[protocol]
             print(
                 f"  {protocol:12s} top1 {value['top1'][0]:.3f} ± {value['top1'][1]:.3f}  "
-                f"top5 {value['top5'][0]:.3f} ± {value['top5'][1]:.3f}"
+                f"top5 {value['top5'][0]:.3f} ± {value['top5'][1]:.3f}  "
+                f"(val top5 {value['val_top5'][0]:.3f} ± {value['val_top5'][1]:.3f})"
             )
         gain = row["top5 gain"]
         print(
             f"  top5 gain    {gain[0]:+.3f} ± {gain[1]:.3f}  (target > 0: {'met' if gain[0] > 0 else 'NOT met'})"
         )
+    table["position_error_m"] = position_report(results)
     uplink = mean_std([float(results[s]["fed-distill"]["bytes"]["up"]) for s in seeds])
     fedavg = first["rounds"] * sum(4 * entry["parameters"] for entry in first["nodes"].values())
     print(f"uplink: world-frame fed-distill {uplink[0]:,.0f} bytes; fedavg (computed) {fedavg:,} bytes")
     return {"nodes": table, "uplink_bytes": uplink, "fedavg_uplink_bytes": fedavg}
+
+
+def position_report(results: dict) -> dict:
+    """fed-distill's position errors (RMS distance, m), mean over seeds: each node's on its own
+    validation windows (last round that measured it; nodes whose AP logs GPS), and on the proxy
+    windows of the last round against the centre's GPS, each node's upload and the consensus."""
+    runs = [results[s]["fed-distill"] for s in sorted(results)]
+    report: dict = {"val": {}, "proxy": {}}
+    for node in runs[0]["nodes"]:
+        val = [r["val_position_m"][node] for r in runs if node in r["val_position_m"]]
+        if val:
+            report["val"][node] = mean_std(val)
+    last = [r["diagnostics"]["world_position_error_m"][-1] for r in runs if "diagnostics" in r]
+    if last:
+        for node in last[0]["nodes"]:
+            report["proxy"][node] = mean_std([entry["nodes"][node] for entry in last])
+        report["proxy"]["consensus"] = mean_std([entry["fused"] for entry in last])
+        report["fused_nodes"] = last[0]["fused_nodes"]
+    print("position error (RMS m): " + ", ".join(f"{n} val {v[0]:.2f}" for n, v in report["val"].items()))
+    print("  proxy, last round: " + ", ".join(f"{n} {v[0]:.2f}" for n, v in report["proxy"].items()))
+    return report
 
 
 def geometry_ceiling(scenario: Path, per_ap: dict) -> dict:
@@ -279,6 +341,10 @@ def main() -> None:
     )
     parser.add_argument("--plot", type=Path, help="write the street plot (teacher part, first seed) here")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--world-set", nargs="*", default=[], help="overrides of the world part's fed-distill runs"
+    )
+    parser.add_argument("--world-tag", default="", help="folder tag of the fed-distill runs with --world-set")
     args = parser.parse_args()
     scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
     base = [f"data.scenario={scenario}", f"data.cache_root={args.cache or args.work / 'cache'}"]
@@ -293,7 +359,9 @@ def main() -> None:
         if args.plot:
             print(f"wrote {street_plot(args.work, scenario, per_ap, args.recipe, args.seeds[0], args.plot)}")
     if "world" in args.parts:
-        report["world_frame"] = world_report(world_part(args.work, base, args.seeds))
+        report["world_frame"] = world_report(
+            world_part(args.work, base, args.seeds, args.world_set, args.world_tag)
+        )
         data_config = load_config(RunConfig(), overrides=base).data
         per_ap = {ap: prepare_data(dataclasses.replace(data_config, ap=ap)) for ap in APS}
         report["world_frame"]["geometry_ceiling"] = geometry_ceiling(scenario, per_ap)

@@ -19,7 +19,14 @@ from kdcs.collab.protocol import TASK_ONLY
 from kdcs.collab.proxy_set import ProxyInputs, thinned
 from kdcs.collab.twin_proxy import TwinProxy
 from kdcs.config import ConfigError, from_dict
-from kdcs.data.ap_geometry import CodebookSpec, WorldFrame, data_geometry, table_frame
+from kdcs.data.ap_geometry import (
+    CodebookSpec,
+    GeometryError,
+    WorldFrame,
+    data_geometry,
+    table_frame,
+    vehicle_world_positions,
+)
 from kdcs.data.partition import windows_in_sequences
 from kdcs.data.prepared import PreparedData
 from kdcs.data.windows import WindowIndex, build_windows
@@ -46,6 +53,7 @@ class Centre:
         self.config, self.views, self.run_dir = config, views, Path(run_dir)
         self._nodes: dict[str, CollabNode] = {}
         self.teacher_val: dict | None = None
+        self.diagnostics: dict = {}  # what a protocol measured at the centre, for results.json
         self.twin = TwinProxy(config, self.run_dir, views) if config.proxy == "twin" else None
 
     def node(self, role: str) -> CollabNode:
@@ -107,6 +115,19 @@ class Centre:
         """The shared metric frame's origin (latitude, longitude): the scenario manifest's, else the
         centre's AP position (`unit1_loc`)."""
         return table_frame(self.views.of(self.config.central.ap).table).origin_latlon_deg
+
+    def proxy_gps_positions(self) -> np.ndarray | None:
+        """[P, S, 2] the centre's own GPS fixes of the vehicle at the proxy windows' target slots, in
+        the world frame: to score the positions nodes upload (never sent). None with a twin proxy or
+        when the centre's AP logs no GPS."""
+        if self.twin is not None:
+            return None
+        data = self.views.of(self.config.central.ap)
+        try:
+            gps = vehicle_world_positions(data, WorldFrame(self.world_origin()))
+        except GeometryError:
+            return None
+        return gps[self.proxy_windows().target_rows]
 
     def fresh_weights(self, model_config: dict) -> dict[str, np.ndarray]:
         """Initial weights of a model described by a node card's config (seeded by the run's seed)."""

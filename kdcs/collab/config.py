@@ -47,11 +47,19 @@ class WorldConfig:
         (toward the received positions).
     codebook: the array and codebook assumed for an AP whose scenario does not record them
         (DeepSense), whose orientation is then fitted on the node's own training windows.
+    fusion: how received positions are fused. "precision": every node's estimate, weighted by the
+        spread it predicts; "validated": only nodes that validated their position output on their own
+        validation windows against their AP's GPS, each weighted by the inverse of its validated
+        mean squared error per slot and axis (every node as "precision" when none could validate).
+    gps_std_m: the spread of a GPS fix as a position target on a node's own windows (m): a student's
+        predicted spread cannot fall below it, which bounds the position term's gradients.
     """
 
     gain_power: float = 6.0
     position_weight: float = 1.0
     codebook: CodebookSpec = field(default_factory=CodebookSpec)
+    fusion: Literal["precision", "validated"] = "precision"
+    gps_std_m: float = 1e-3
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,7 @@ def round_row(round: int, outcome: NodeOutcome) -> dict:
         "status": outcome.status,
         "val_top1": metrics.get("val_top1", ""),
         "val_top5": metrics.get("val_top5", ""),
+        "val_position_m": metrics.get("val_position_m", ""),  # world frame, a node with its AP's GPS
         "down_bytes": outcome.down_bytes,
         "up_bytes": outcome.up_bytes,
         "seconds": round_seconds(outcome.seconds),

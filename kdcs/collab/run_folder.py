@@ -68,6 +68,7 @@ def collab_results(
         "teacher_val": _means(centre.teacher_val) if centre.teacher_val else None,
         "proxy": {"source": config.proxy, **(centre.twin.report if centre.twin is not None else {})},
         "bytes": ledger.totals(),
+        **({"diagnostics": centre.diagnostics} if centre.diagnostics else {}),
     }
 
 

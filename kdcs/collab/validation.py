@@ -89,6 +89,8 @@ def _check_knowledge_frame(config: CollabConfig) -> None:
         raise ConfigError(
             f"config key 'world.position_weight' must be >= 0, got {config.world.position_weight}"
         )
+    if not config.world.gps_std_m > 0:
+        raise ConfigError(f"config key 'world.gps_std_m' must be > 0, got {config.world.gps_std_m}")
 
 
 def _check_flower(flower: FlowerConfig) -> None:

@@ -5,11 +5,15 @@ APs. A position can: nodes predict the vehicle's position at t..t+J in the world
 uncertainty (`kdcs.models.position_head`), the centre (or a node, for its peers) fuses them, and each
 node turns the fused positions into soft labels over its own codebook through its own geometry: the
 expected beam gain towards the predicted position (`kdcs.phy.ap_geometry`), sharpened by a power.
+A node whose AP logs the vehicle's GPS validates its position output on its own validation windows;
+`world.fusion: validated` fuses only such nodes, each weighted by the inverse of that error.
 
 Positions are [..., 4]: east, north (metres, world frame), log std east, log std north.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -26,9 +30,8 @@ from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher
 from kdcs.phy.ap_geometry import ApGeometry
 
 ORIGIN_STATE = "world.origin"  # node-state key of the frame's origin (latitude, longitude)
-# Spread of a GPS fix as a position target: a floor that keeps its log finite; the student's own
-# spread then learns how far its predictions fall from the fixes.
-GPS_TARGET_STD_M = 1e-3
+# Floor of a validated mean squared position error (m^2): keeps its log finite for a perfect node.
+MSE_FLOOR_M2 = 1e-4
 # Logits of a beam with zero expected gain (log 0 guarded).
 GAIN_FLOOR = 1e-6
 
@@ -50,6 +53,36 @@ def fuse_positions(stack: np.ndarray, axis: int = 0) -> np.ndarray:
     fused_var = (weights * (variance + (mean - fused_mean) ** 2)).sum(axis=axis, keepdims=True) / total
     fused = np.concatenate([fused_mean, 0.5 * np.log(fused_var)], axis=-1)
     return np.squeeze(fused, axis=axis).astype(np.float32)
+
+
+def calibrated(positions: np.ndarray, mse: np.ndarray) -> np.ndarray:
+    """A node's positions [P, S, 4] with its validated error as their spread: log std = 0.5 log mse,
+    per slot and axis (mse [S, 2], the same for every window). Fusing calibrated estimates weighs
+    each node by the inverse of its validated variance rather than by the spread it claims."""
+    positions = np.array(positions, dtype=np.float32)
+    mse = np.maximum(np.asarray(mse, dtype=np.float64), MSE_FLOOR_M2)
+    positions[..., 2:] = (0.5 * np.log(mse)).astype(np.float32)
+    return positions
+
+
+def validated_uploads(
+    uploads: Mapping[str, np.ndarray], errors: Mapping[str, np.ndarray | None]
+) -> dict[str, np.ndarray]:
+    """`world.fusion: validated`: only the uploads of nodes that validated their position output (on
+    their own windows, against their AP's GPS), calibrated by that error; every upload as sent when
+    no node could validate (nothing better to go on)."""
+    known = {
+        name: calibrated(uploads[name], errors[name]) for name in uploads if errors.get(name) is not None
+    }
+    return known or dict(uploads)
+
+
+def position_error_m(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Root mean squared distance (m) between predicted positions [..., >=2] and true ones [..., 2],
+    over the entries whose truth is finite (NaN where none is)."""
+    squared = ((np.asarray(predicted)[..., :2] - np.asarray(truth)[..., :2]) ** 2).sum(axis=-1)
+    kept = np.isfinite(squared)
+    return float(np.sqrt(squared[kept].mean())) if kept.any() else float("nan")
 
 
 def soft_label_logits(
@@ -83,27 +116,53 @@ def node_geometry(node: CollabNode, codebook: CodebookSpec) -> ApGeometry:
     return geometry
 
 
-def own_position_targets(node: CollabNode) -> CachedTeacher | None:
-    """The node's own GPS track as position targets of every window it has (feature "position"
-    [W, S, 4]); None when its AP logs no vehicle GPS."""
+def own_gps(node: CollabNode) -> np.ndarray | None:
+    """[N, 2] the vehicle's GPS position per row of the node's data in the world frame; None when its
+    AP logs no vehicle GPS."""
     try:
-        positions = vehicle_world_positions(node.data, node_frame(node))  # [N, 2]
+        return vehicle_world_positions(node.data, node_frame(node))
     except GeometryError:
+        return None
+
+
+def own_position_targets(node: CollabNode, gps_std_m: float) -> CachedTeacher | None:
+    """The node's own GPS track as position targets of every window it has (feature "position"
+    [W, S, 4], spread `gps_std_m`: how far a fix is trusted); None when its AP logs no vehicle GPS."""
+    positions = own_gps(node)
+    if positions is None:
         return None
     windows = node.all_windows
     mean = positions[windows.target_rows]  # [W, S, 2]
-    log_std = np.full(mean.shape, np.log(GPS_TARGET_STD_M))
+    log_std = np.full(mean.shape, np.log(gps_std_m))
     targets = torch.from_numpy(np.concatenate([mean, log_std], axis=-1).astype(np.float32))
     no_logits = torch.zeros(len(windows), mean.shape[1], 1)  # position targets only: no term reads them
     return CachedTeacher(no_logits, {"position": targets}, windows.end_rows)
 
 
 @torch.no_grad()
+def predicted_positions(node: CollabNode, batches) -> np.ndarray:
+    """The node's position output over `batches`, in their order. Output [W, S, 4] float32."""
+    live = LiveTeacher(node.model)
+    return torch.cat([live.outputs(batch)[1]["position"] for batch in batches]).float().numpy()
+
+
 def proxy_positions(node: CollabNode) -> np.ndarray:
     """The node's predicted positions on the proxy windows, in the centre's order. Output [P, S, 4]."""
-    live = LiveTeacher(node.model)
-    parts = [live.outputs(batch)[1]["position"] for batch in node.proxy_batcher()]
-    return torch.cat(parts).float().numpy()
+    return predicted_positions(node, node.proxy_batcher())
+
+
+def validated_position_error(node: CollabNode) -> np.ndarray | None:
+    """The node's position output on its own validation windows against its AP's GPS: mean squared
+    error per slot and axis, [S, 2] (NaN fixes left out); None when its AP logs no vehicle GPS."""
+    gps = own_gps(node)
+    if gps is None:
+        return None
+    windows = node.data.windows["val"]
+    predicted = predicted_positions(node, node.batcher(windows))[..., :2]  # [W, S, 2]
+    squared = (predicted - gps[windows.target_rows]) ** 2
+    if not np.isfinite(squared).any(axis=0).all():
+        return None
+    return np.nanmean(squared, axis=0)
 
 
 def world_knowledge(

@@ -89,9 +89,10 @@ def test_beam_frame_protocols_still_refuse_nodes_at_other_aps(street, tmp_path):
 WORLD = ["knowledge_frame=world", "rounds=2", "proxy_fraction=0.2", "world.gain_power=4"]
 
 
-@pytest.mark.parametrize("protocol", ["fed-distill", "mutual"])
-def test_world_frame_exchange_runs_with_nodes_at_two_aps(street, tmp_path, protocol):
-    results = run_collab(street_config(street, f"protocol={protocol}", *WORLD), tmp_path / protocol)
+@pytest.mark.parametrize(("protocol", "fusion"), [("fed-distill", "validated"), ("mutual", "precision")])
+def test_world_frame_exchange_runs_with_nodes_at_two_aps(street, tmp_path, protocol, fusion):
+    config = street_config(street, f"protocol={protocol}", *WORLD, f"world.fusion={fusion}")
+    results = run_collab(config, tmp_path / protocol)
 
     assert set(results["nodes"]) == {"gps1", "radar2"}
     for entry in results["nodes"].values():
@@ -102,8 +103,17 @@ def test_world_frame_exchange_runs_with_nodes_at_two_aps(street, tmp_path, proto
     assert {r["kind"] for r in uploads} == {"positions"} and len(uploads) == 4
     proxy = [r for r in rows if r["kind"] == "proxy_inputs"]
     assert {r["node"] for r in proxy} == {"gps1", "radar2"}
-    statuses = {r["status"] for r in csv.DictReader((tmp_path / protocol / "rounds.csv").open())}
-    assert statuses == {"ok"}
+    rounds = list(csv.DictReader((tmp_path / protocol / "rounds.csv").open()))
+    assert {r["status"] for r in rounds} == {"ok"}
+    # the GPS node validates its position output every round; the centre scores every upload
+    validated = {r["node"] for r in rounds if r["round"] in ("1", "2") and r["val_position_m"]}
+    assert "gps1" in validated
+    errors = results["diagnostics"]["world_position_error_m"]
+    assert [e["round"] for e in errors] == [1, 2]
+    for entry in errors:
+        assert set(entry["nodes"]) == {"gps1", "radar2"} and np.isfinite(entry["fused"])
+        if fusion == "validated":
+            assert entry["fused_nodes"] == sorted(validated)
 
 
 def test_nodes_at_several_aps_never_train_on_the_centre_instants(street, tmp_path):
