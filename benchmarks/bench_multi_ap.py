@@ -276,23 +276,36 @@ def position_report(results: dict) -> dict:
     return report
 
 
+# per-axis position errors (m) the geometry ceiling is also measured at: how precise the consensus
+# must be for its soft labels to beat a student
+CEILING_NOISE_M = (0.0, 0.5, 1.0, 2.0)
+
+
 def geometry_ceiling(scenario: Path, per_ap: dict) -> dict:
-    """What world-frame knowledge could give at best: each AP's beams ranked by their gain toward the
-    vehicle's true position (ground truth), against the AP's labels at the current slot of its test
+    """What world-frame knowledge could give at best: each AP's beams ranked by their expected gain
+    toward the vehicle's true position (ground truth), plus Gaussian noise of each CEILING_NOISE_M
+    per axis (the spread the gains assume), against the AP's labels at the current slot of its test
     windows. Printed beside the world part: the gap to it is what imprecise positions cost."""
     truth = json.loads((Path(scenario) / "ground_truth.json").read_text())["columns"]
     where = {int(index): k for k, index in enumerate(truth["index"])}
     east, north = np.asarray(truth["tx_x_m"]), np.asarray(truth["tx_y_m"])
-    ceiling = {}
+    ceiling: dict = {}
     for ap, data in per_ap.items():
         rows = data.windows["test"].end_rows
         at = np.array([where[int(i)] for i in np.asarray(data.cache.arrays["index"])[rows]])
-        gains = data_geometry(data)[0].beam_gains(np.stack([east[at], north[at]], axis=1))
-        ranked = np.argsort(-gains, axis=1)
+        true = np.stack([east[at], north[at]], axis=1)
         labels = np.asarray(data.cache.arrays["beam"], dtype=np.int64)[rows]
-        top1, top5 = ((ranked[:, :k] == labels[:, None]).any(axis=1).mean() for k in (1, 5))
-        ceiling[ap] = {"top1": float(top1), "top5": float(top5)}
-        print(f"geometry ceiling {ap}: true position -> beam gains: top1 {top1:.3f} top5 {top5:.3f} (slot t)")
+        geometry, rng = data_geometry(data)[0], np.random.default_rng(0)
+        for noise in CEILING_NOISE_M:
+            seen = true + rng.normal(scale=noise, size=true.shape)
+            gains = geometry.expected_beam_gains(seen, np.full(true.shape, max(noise, 0.1)))
+            ranked = np.argsort(-gains, axis=1)
+            top1, top5 = ((ranked[:, :k] == labels[:, None]).any(axis=1).mean() for k in (1, 5))
+            ceiling.setdefault(ap, {})[f"{noise:g} m"] = {"top1": float(top1), "top5": float(top5)}
+        print(
+            f"geometry ceiling {ap} (slot t, true position + per-axis noise -> beam gains): "
+            + ", ".join(f"{k} top1 {v['top1']:.3f} top5 {v['top5']:.3f}" for k, v in ceiling[ap].items())
+        )
     return ceiling
 
 
