@@ -56,10 +56,12 @@ class WorldConfig:
     """
 
     gain_power: float = 6.0
-    position_weight: float = 1.0
+    # 0.1, validated and 1 m: picked on validation (benchmarks/bench_multi_ap.py, README "Nodes at
+    # different access points"); at position_weight 1 the position term slowed the GPS nodes' beam task
+    position_weight: float = 0.1
     codebook: CodebookSpec = field(default_factory=CodebookSpec)
-    fusion: Literal["precision", "validated"] = "precision"
-    gps_std_m: float = 1e-3
+    fusion: Literal["precision", "validated"] = "validated"
+    gps_std_m: float = 1.0
 
 
 @dataclass(frozen=True)
