@@ -170,11 +170,19 @@ COLLAB_CONFIG = REPO / "configs" / "collab" / "multi-ap.yaml"
 WORLD_PROTOCOLS = ("fed-distill", "local-only")
 
 
+# what local-only never reads: it exchanges nothing
+UNUSED_BY_LOCAL_ONLY = ("kd_weight", "kd_temperature", "distill_epochs", "consensus")
+
+
 def comparable(config: CollabConfig) -> dict:
-    """The config as it decides a run's results: the `world` section only where the protocol uses it."""
+    """The config as it decides a run's results: the `world` section only where the protocol uses it,
+    the distillation keys not for local-only."""
     plain = to_dict(config)
     if config.protocol not in WORLD_FRAME_PROTOCOLS:
         plain.pop("world")
+    if config.protocol == "local-only":
+        for key in UNUSED_BY_LOCAL_ONLY:
+            plain.pop(key)
     return plain
 
 
