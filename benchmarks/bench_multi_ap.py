@@ -4,11 +4,15 @@ and world-frame fed-distill among nodes at the four APs.
 Run: .venv/bin/python benchmarks/bench_multi_ap.py [--work runs/bench-multi-ap] [--seeds 0 1 2]
      [--recipe logit] [--parts teacher world] [--own-teacher-seeds 0] [--json out.json]
      [--world-set KEY=VALUE ... --world-tag NAME]
+     [--teacher-set KEY=VALUE ... --teacher-tag NAME] [--teacher-seed N]
 Default 4-AP street (ap1 camera + radar + GPS, ap2 camera, ap3 radar, ap4 GPS).
 teacher part, per seed: the multi-view teacher (configs/train/multi-view-teacher.yaml, every AP's views,
 one head per AP), each AP's teacher on its own sensors only (same model settings; on --own-teacher-seeds,
 default every seed), and each AP's single-sensor student (its one sensor + its own beam history) trained
-alone and distilled from its head of the multi-view teacher of the same seed.
+alone and distilled from its head of the multi-view teacher of the same seed (--teacher-seed N: every
+seed's students from seed N's teacher; --teacher-set overrides the teacher's config, its folder and its
+students' named after --teacher-tag). The teachers' best epoch, epochs run and why they stopped, and
+the students' validation top-1 gain, are printed beside the test numbers.
 world part, per seed: configs/collab/multi-ap.yaml (a node per AP, the same single-sensor students) with
 fed-distill in the world frame and with local-only; fedavg's uplink for the same students is computed
 (rounds x fp32 weights of every node: fedavg itself refuses nodes at different APs). --world-set
@@ -93,21 +97,58 @@ def train(config: RunConfig, folder: Path, data) -> dict:
     return metrics
 
 
+@dataclasses.dataclass(frozen=True)
+class TeacherChoice:
+    """Which multi-view teacher the students distil from: `overrides` of its config (folder tag `tag`),
+    and `seed`, the one teacher seed every student seed distils from (None: each seed its own)."""
+
+    overrides: tuple[str, ...] = ()
+    tag: str = ""
+    seed: int | None = None
+
+    def folder(self, seed: int) -> str:
+        return f"mv-teacher{'-' + self.tag if self.tag else ''}-s{seed}"
+
+    def student_suffix(self, seed: int) -> str:
+        """The taught students' folder tag: the teacher's tag, and its seed where it is not theirs."""
+        shared = f"-t{self.seed}" if self.seed is not None and self.seed != seed else ""
+        return f"{'-' + self.tag if self.tag else ''}{shared}"
+
+
+def multi_view_teacher(work: Path, data_overrides: list[str], joined, choice: TeacherChoice, seed: int):
+    """The multi-view teacher of `seed`: (its folder, its metrics), reused from its folder, else trained."""
+    folder = work / choice.folder(seed)
+    overrides = [*data_overrides, *COMMON, f"train.seed={seed}", *choice.overrides]
+    config = load_config(MultiViewRunConfig(), TEACHER_CONFIG, overrides)
+    metrics = cached(folder) or run_multi_view_teacher(config, folder, data=joined)
+    print(
+        f"done {folder.name}: best epoch {metrics['best_epoch']} of {metrics['epochs_run']} "
+        f"({metrics['stopped_reason']})",
+        flush=True,
+    )
+    return folder, metrics
+
+
 def teacher_part(
-    work: Path, base: list[str], per_ap: dict, joined, seeds: list[int], recipe: str, own_seeds: list[int]
+    work: Path,
+    base: list[str],
+    per_ap: dict,
+    joined,
+    seeds: list[int],
+    recipe: str,
+    own_seeds: list[int],
+    choice: TeacherChoice = TeacherChoice(),
 ) -> dict:
     """Every run of the multi-view teacher part; {seed: {run name: metrics}}."""
     data_overrides = [o for o in base if o.startswith("data.")]
     results: dict = {}
     for seed in seeds:
         runs = results.setdefault(seed, {})
-        teacher_dir = work / f"mv-teacher-s{seed}"
-        mv_config = load_config(
-            MultiViewRunConfig(), TEACHER_CONFIG, [*data_overrides, *COMMON, f"train.seed={seed}"]
+        teacher_seed = seed if choice.seed is None else choice.seed
+        teacher_dir, runs["mv-teacher"] = multi_view_teacher(
+            work, data_overrides, joined, choice, teacher_seed
         )
-        runs["mv-teacher"] = cached(teacher_dir) or run_multi_view_teacher(
-            mv_config, teacher_dir, data=joined
-        )
+        runs["mv-teacher-seed"] = teacher_seed
         for ap in APS:
             data = per_ap[ap]
             at_ap = [*base, f"data.ap={ap}", *COMMON, f"train.seed={seed}"]
@@ -119,7 +160,8 @@ def teacher_part(
             runs[f"student-{ap}-alone"] = train(alone, work / f"student-{ap}-alone-s{seed}", data)
             kd = [f"kd.recipe={recipe}", f"kd.teacher={teacher_dir}"]
             taught = load_config(RunConfig(), overrides=[*student, *kd])
-            runs[f"student-{ap}-mv"] = train(taught, work / f"student-{ap}-{recipe}-s{seed}", data)
+            taught_dir = work / f"student-{ap}-{recipe}{choice.student_suffix(seed)}-s{seed}"
+            runs[f"student-{ap}-mv"] = train(taught, taught_dir, data)
     return results
 
 
@@ -132,11 +174,29 @@ def teacher_report(results: dict, recipe: str) -> dict:
         top5 = mean_std([get(results[s])["top5"]["mean"] for s in over])
         return {"top1": top1, "top5": top5, "seeds": len(over)}
 
-    table: dict = {}
-    print(f"\nmulti-view teacher part, test split, {len(seeds)} seeds, mean top-1 / top-5 over slots t..t+3")
+    teachers = {results[s]["mv-teacher-seed"]: results[s]["mv-teacher"] for s in seeds}
+    table: dict = {"teachers": {}}
+    for teacher_seed, metrics in teachers.items():
+        summary = {
+            key: metrics[key] for key in ("best_epoch", "epochs_run", "stopped_reason", "train_seconds")
+        }
+        summary["val_top1"] = {ap: metrics["val"][ap]["top1"]["mean"] for ap in APS}
+        table["teachers"][teacher_seed] = summary
+        print(
+            f"multi-view teacher seed {teacher_seed}: best epoch {summary['best_epoch']} of "
+            f"{summary['epochs_run']} ({summary['stopped_reason']}), {summary['train_seconds']:.0f} s; val top-1 "
+            + ", ".join(f"{ap} {v:.3f}" for ap, v in summary["val_top1"].items())
+        )
+    distinct = sorted(teachers)
+    print(
+        f"\nmulti-view teacher part, test split, {len(seeds)} student seeds, teacher seed(s) {distinct}, "
+        "mean top-1 / top-5 over slots t..t+3"
+    )
     for ap in APS:
+        top1 = mean_std([teachers[t]["test"][ap]["top1"]["mean"] for t in distinct])
+        top5 = mean_std([teachers[t]["test"][ap]["top5"]["mean"] for t in distinct])
         row = {
-            "multi-view teacher head": stat(lambda r: r["mv-teacher"]["test"][ap]),  # noqa: B023
+            "multi-view teacher head": {"top1": top1, "top5": top5, "seeds": len(distinct)},
             "student alone": stat(lambda r: r[f"student-{ap}-alone"]["test"]),  # noqa: B023
             f"student + multi-view KD ({recipe})": stat(lambda r: r[f"student-{ap}-mv"]["test"]),  # noqa: B023
         }
@@ -149,6 +209,13 @@ def teacher_report(results: dict, recipe: str) -> dict:
             for s in seeds
         ]
         row["top1 gain"] = mean_std(gains)
+        row["val top1 gain"] = mean_std(
+            [
+                results[s][f"student-{ap}-mv"]["val"]["top1"]["mean"]
+                - results[s][f"student-{ap}-alone"]["val"]["top1"]["mean"]
+                for s in seeds
+            ]
+        )
         table[ap] = row
         print(f"{ap} (student: {STUDENT_SENSOR[ap]} + beam history)")
         for name, value in row.items():
@@ -156,6 +223,8 @@ def teacher_report(results: dict, recipe: str) -> dict:
                 print(
                     f"  {name:38s} {value[0]:+.3f} ± {value[1]:.3f}  (target >= +0.030: {'met' if value[0] >= 0.03 else 'NOT met'})"
                 )
+            elif name == "val top1 gain":
+                print(f"  {name:38s} {value[0]:+.3f} ± {value[1]:.3f}  (validation split)")
             else:
                 print(
                     f"  {name:38s} top1 {value['top1'][0]:.3f} ± {value['top1'][1]:.3f}  "
@@ -317,7 +386,9 @@ def geometry_ceiling(scenario: Path, per_ap: dict) -> dict:
     return ceiling
 
 
-def street_plot(work: Path, scenario: Path, per_ap: dict, recipe: str, seed: int, path: Path) -> Path:
+def street_plot(
+    work: Path, scenario: Path, per_ap: dict, recipe: str, seed: int, path: Path, suffix: str = ""
+) -> Path:
     """The street with the four APs, one test sequence's vehicle track (ground truth) and, at each AP,
     the top-1 beam of its student taught by the multi-view teacher (seed `seed`) against the true beam."""
     test = per_ap["ap1"].windows["test"]
@@ -338,7 +409,7 @@ def street_plot(work: Path, scenario: Path, per_ap: dict, recipe: str, seed: int
             )
         elif not np.array_equal(indices, first):
             raise SystemExit(f"{ap}'s test windows are not at ap1's instants; the street plot needs both")
-        model = load_trained_model(work / f"student-{ap}-{recipe}-s{seed}")
+        model = load_trained_model(work / f"student-{ap}-{recipe}{suffix}-s{seed}")
         predicted = predict_scene(model, data, windows)[:, 0]
         true = np.asarray(data.cache.arrays["beam"], dtype=np.int64)[rows]
         label = f"{STUDENT_SENSOR[ap]} student + multi-view KD"
@@ -366,6 +437,15 @@ def main() -> None:
         "--world-set", nargs="*", default=[], help="overrides of the world part's fed-distill runs"
     )
     parser.add_argument("--world-tag", default="", help="folder tag of the fed-distill runs with --world-set")
+    parser.add_argument(
+        "--teacher-set", nargs="*", default=[], help="overrides of the multi-view teacher's config"
+    )
+    parser.add_argument("--teacher-tag", default="", help="folder tag of teachers with --teacher-set")
+    parser.add_argument(
+        "--teacher-seed",
+        type=int,
+        help="every student seed distils from this seed's teacher (default: its own)",
+    )
     args = parser.parse_args()
     scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
     base = [f"data.scenario={scenario}", f"data.cache_root={args.cache or args.work / 'cache'}"]
@@ -375,10 +455,15 @@ def main() -> None:
         per_ap = {ap: prepare_data(dataclasses.replace(data_config, ap=ap)) for ap in APS}
         joined = MultiViewData.join(per_ap, data_config.split)
         own_seeds = args.seeds if args.own_teacher_seeds is None else args.own_teacher_seeds
-        runs = teacher_part(args.work, base, per_ap, joined, args.seeds, args.recipe, own_seeds)
+        choice = TeacherChoice(tuple(args.teacher_set), args.teacher_tag, args.teacher_seed)
+        runs = teacher_part(args.work, base, per_ap, joined, args.seeds, args.recipe, own_seeds, choice)
         report["multi_view_teacher"] = teacher_report(runs, args.recipe)
         if args.plot:
-            print(f"wrote {street_plot(args.work, scenario, per_ap, args.recipe, args.seeds[0], args.plot)}")
+            seed = args.seeds[0]
+            plot = street_plot(
+                args.work, scenario, per_ap, args.recipe, seed, args.plot, choice.student_suffix(seed)
+            )
+            print(f"wrote {plot}")
     if "world" in args.parts:
         report["world_frame"] = world_report(
             world_part(args.work, base, args.seeds, args.world_set, args.world_tag)
