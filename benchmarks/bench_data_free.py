@@ -3,7 +3,8 @@ data, with 5% of the real windows, and chance; on the default scenario and on re
 
 Run: .venv/bin/python benchmarks/bench_data_free.py [--work runs/bench-data-free] [--seeds 0 1 2]
      [--students gps-beam camera] [--scenario5 ../shared/data/deepsense/scenario5] [--json out.json]
-     [--set kd.data_free.steps=100 ...]   (overrides of every data-free run)
+     [--set kd.data_free.steps=100 ... --set-tag -steps100]   (overrides of every data-free run; their runs
+                                                            under <student><tag><set-tag>)
      [--teacher-set model.modality_dropout=0.6 ... --tag -md06]   (another teacher; its runs under <student><tag>)
 
 Default scenario, AP1: the teacher is configs/train/multimodal-teacher.yaml (seed 0; camera motion + radar +
@@ -12,7 +13,8 @@ camera motion masks. Scenario 5 (GPS + beam power, no camera): the teacher is
 configs/train/scenario5-beam-history.yaml (seed 0, beam history only) and the student the same architecture.
 Per student and seed: no KD on the real training split; data-free (synthetic windows only, selected on
 held-out synthetic windows: no real window read until the test); data-free + 5% of the real training
-windows. Every number is on the real test split. Finished runs (metrics.json) are reused.
+windows. Every number is on the real test split. Finished runs (metrics.json) are reused; the no-KD runs
+depend on neither teacher nor --set, so every tag shares them (<student>/real-s<seed>).
 """
 
 from __future__ import annotations
@@ -54,13 +56,15 @@ VARIANTS = {  # row label: (run folder prefix, overrides)
 
 def student_runs(
     work: Path, base: list[str], student: list[str], teacher: Path, seeds: list[int], data, extra: list[str],
-    config_file: Path | None = None,
+    config_file: Path | None = None, real_work: Path | None = None,
 ) -> dict[str, list[dict]]:  # fmt: skip
-    """Every variant of one student over the seeds: {variant: [metrics per seed]}."""
+    """Every variant of one student over the seeds: {variant: [metrics per seed]}; the no-KD runs go
+    under `real_work` (default `work`)."""
     rows: dict[str, list[dict]] = {}
     for variant, (prefix, overrides) in VARIANTS.items():
         for seed in seeds:
             label = f"{prefix}-s{seed}"
+            folder = (real_work or work) / label if variant == "real data, no KD" else work / label
             kd = [*overrides, f"kd.teacher={teacher}"] if "data-free" in variant else overrides
             more = extra if "data-free" in variant else []
             if (
@@ -69,8 +73,8 @@ def student_runs(
                 more = [*more, f"kd.data_free.synthetic_set={work / f'data-free-s{seed}' / SYNTHETIC_FILE}"]
             settings = [*base, *student, *kd, *more, f"train.seed={seed}", f"name={label}"]
             config = load_config(RunConfig(), config_file, settings)
-            metrics = run(config, work / label, data)
-            rows.setdefault(variant, []).append({**metrics, "real_val_top5": real_val_top5(work / label)})
+            metrics = run(config, folder, data)
+            rows.setdefault(variant, []).append({**metrics, "real_val_top5": real_val_top5(folder)})
             print(f"done {work.name} {variant} seed {seed}", flush=True)
     return rows
 
@@ -78,7 +82,9 @@ def student_runs(
 def real_val_top5(folder: Path) -> float:
     """The run's selected model on the real validation split (what variants are picked on; a data-free
     run selects its epoch on synthetic windows and never reads this)."""
-    return evaluate_checkpoint(folder / "best.safetensors", split="val", with_complexity=False)["metrics"]["top5"]["mean"]
+    return evaluate_checkpoint(folder / "best.safetensors", split="val", with_complexity=False)["metrics"][
+        "top5"
+    ]["mean"]
 
 
 def default_scenario(args) -> dict[str, dict[str, list[dict]]]:
@@ -90,14 +96,15 @@ def default_scenario(args) -> dict[str, dict[str, list[dict]]]:
     run(config, teacher, data)
     students = {"gps-beam": (STUDENT, []), "camera": (CAMERA_STUDENT, CAMERA_SYNTHESIS)}
     return {
-        f"default ap1, {name}{args.tag}": student_runs(
-            args.work / f"{name}{args.tag}",
+        f"default ap1, {name}{args.tag}{args.set_tag}": student_runs(
+            args.work / f"{name}{args.tag}{args.set_tag}",
             base,
             students[name][0],
             teacher,
             args.seeds,
             data,
             [*students[name][1], *args.set],
+            real_work=args.work / name,
         )
         for name in args.students
     }
@@ -109,7 +116,10 @@ def scenario5(args) -> dict[str, dict[str, list[dict]]]:
     data = prepare_data(load_config(RunConfig(), SCENARIO5_CONFIG, base).data)
     teacher = work / "teacher"
     run(load_config(RunConfig(), SCENARIO5_CONFIG, [*base, "train.seed=0", "name=teacher"]), teacher, data)
-    rows = student_runs(work, base, [], teacher, args.seeds, data, args.set, config_file=SCENARIO5_CONFIG)
+    rows = student_runs(
+        work / args.set_tag if args.set_tag else work, base, [], teacher, args.seeds, data, args.set,
+        config_file=SCENARIO5_CONFIG, real_work=work,
+    )  # fmt: skip
     return {"scenario 5, beam history": rows}
 
 
@@ -146,8 +156,11 @@ def main() -> None:
     parser.add_argument("--scenario5", type=Path, default=None)
     parser.add_argument("--set", nargs="*", default=[], help="overrides of every data-free run")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--teacher-set", nargs="*", default=[], help="overrides of the default scenario's teacher")
+    parser.add_argument(
+        "--teacher-set", nargs="*", default=[], help="overrides of the default scenario's teacher"
+    )
     parser.add_argument("--tag", default="", help="suffix of the teacher's and the students' run folders")
+    parser.add_argument("--set-tag", default="", help="suffix of the data-free runs' folders (for --set)")
     args = parser.parse_args()
     if args.teacher_set and not args.tag:
         parser.error("--teacher-set needs a --tag: the default teacher's folder holds the default teacher")

@@ -8,6 +8,7 @@ from typing import Literal
 from kdcs.config import ConfigError
 
 VALIDATION_SOURCES = ("synthetic", "real")
+MASK_KINDS = ("pixels", "boxes")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,39 @@ class GpsPrior:
 
 
 @dataclass(frozen=True)
+class MaskPrior:
+    """How synthetic camera motion masks are parametrised (`kd.data_free.masks.*`).
+
+    kind: "pixels" (every pixel a free logit, `frames.ImageFrames`) or "boxes" (the union of `boxes`
+    boxes per window, each moving at a constant velocity, `mask_boxes.MaskBoxes`). For boxes:
+    half-sizes between min_half and max_half and speeds up to max_speed per slot, as fractions of the
+    image's width (columns) and height (rows). The defaults are what a street camera's motion masks
+    hold at 64 x 64 (blobs 3-13 pixels across moving up to 3 pixels a slot), not fitted to any mask.
+    """
+
+    kind: Literal["pixels", "boxes"] = "pixels"
+    boxes: int = 3
+    min_half: float = 0.02
+    max_half: float = 0.1
+    max_speed: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.kind not in MASK_KINDS:
+            raise ConfigError(
+                f"config key 'kd.data_free.masks.kind' must be one of {MASK_KINDS}, got {self.kind!r}"
+            )
+        if self.boxes < 1:
+            raise ConfigError(f"config key 'kd.data_free.masks.boxes' must be >= 1, got {self.boxes}")
+        if not 0 < self.min_half <= self.max_half <= 0.5:
+            raise ConfigError(
+                "config keys 'kd.data_free.masks.min_half' and '.max_half' must satisfy "
+                f"0 < min_half <= max_half <= 0.5, got {self.min_half} and {self.max_half}"
+            )
+        if self.max_speed < 0:
+            raise ConfigError(f"config key 'kd.data_free.masks.max_speed' must be >= 0, got {self.max_speed}")
+
+
+@dataclass(frozen=True)
 class DataFreeConfig:
     """How a `data-free` run synthesises its training windows (kdcs.distill.data_free).
 
@@ -63,6 +97,7 @@ class DataFreeConfig:
         labels are real, their teacher outputs from the same sensor-subset teacher.
     validate_on: "synthetic" (held-out synthetic windows, agreement with the teacher: no real data
         at all) or "real" (the scenario's validation split).
+    masks: how camera motion masks are parametrised (`MaskPrior`: free pixels or moving boxes).
     synthetic_set: a synthetic-set file written by an earlier data-free run with the same teacher,
         modalities, window and settings (`synthetic_windows.safetensors`), reused instead of
         synthesising again; None = synthesise.
@@ -81,6 +116,7 @@ class DataFreeConfig:
     synthetic_set: str | None = None
     track: TrackPrior = field(default_factory=TrackPrior)
     gps: GpsPrior = field(default_factory=GpsPrior)
+    masks: MaskPrior = field(default_factory=MaskPrior)
 
     def __post_init__(self) -> None:
         positive = {

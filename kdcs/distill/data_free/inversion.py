@@ -2,7 +2,7 @@
 
 For B windows: draw beam tracks (`beam_tracks`: the beam-history input and the beams the teacher is
 to predict at t..t+J), start the continuous inputs of the student's modalities from their priors
-(`gps_tracks`, `frames`), and optimise them with Adam so that the teacher, reading only those
+(`gps_tracks`, `frames`, `mask_boxes` for motion masks drawn as moving boxes), and optimise them with Adam so that the teacher, reading only those
 modalities (`SensorSubsetTeacher`), is confident in the chosen beams at every slot:
 
     loss = CE(teacher logits, chosen beams) + bn_weight * BatchNorm statistics (image encoders)
@@ -10,8 +10,8 @@ modalities (`SensorSubsetTeacher`), is confident in the chosen beams at every sl
            + GPS prior penalty (outside radius_m, above max_speed_m_per_slot)
 
 Every window of the batch is one L-slot window ending at its current slot; its inputs at t-L+1..t
-come from one parametrised track (GPS) or L frames optimised together (images), so a window is
-temporally consistent by construction (GPS) or by the temporal term (images).
+come from one parametrised track (GPS, mask boxes) or L frames optimised together (images), so a window
+is temporally consistent by construction (GPS, mask boxes) or by the temporal term (images).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from kdcs.distill.data_free.beam_tracks import sample_beam_tracks, split_track
 from kdcs.distill.data_free.config import DataFreeConfig
 from kdcs.distill.data_free.frames import ImageFrames
 from kdcs.distill.data_free.gps_tracks import GpsTrack
+from kdcs.distill.data_free.mask_boxes import MaskBoxes
 from kdcs.distill.data_free.sensor_subset import SensorSubsetTeacher
 from kdcs.models.config import IMAGE_MODALITIES
 
@@ -54,6 +55,8 @@ def _parametrised(
     for modality in modalities:
         if modality == "gps":
             inputs[modality] = GpsTrack(count, shape.history, config.gps, rng)
+        elif modality == "camera_motion" and config.masks.kind == "boxes":
+            inputs[modality] = MaskBoxes(count, shape.history, shape.image_size, config.masks, rng)
         elif modality in IMAGE_MODALITIES:
             size = shape.radar_size if modality == "radar" else shape.image_size
             inputs[modality] = ImageFrames(modality, count, shape.history, size, rng)
@@ -65,7 +68,7 @@ def _prior_loss(inputs: nn.ModuleDict, config: DataFreeConfig) -> Tensor:
     for module in inputs.values():
         if isinstance(module, GpsTrack):
             total = total + module.prior_penalty()
-        else:
+        elif isinstance(module, ImageFrames):  # boxes are smooth and consistent by construction
             variation, temporal = module.smoothness_penalties()
             total = total + config.image_tv_weight * variation + config.temporal_weight * temporal
     return total
