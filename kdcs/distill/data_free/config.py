@@ -57,8 +57,9 @@ class MaskPrior:
     kind: "pixels" (every pixel a free logit, `frames.ImageFrames`) or "boxes" (the union of `boxes`
     boxes per window, each moving at a constant velocity, `mask_boxes.MaskBoxes`). For boxes:
     half-sizes between min_half and max_half and speeds up to max_speed per slot, as fractions of the
-    image's width (columns) and height (rows). The defaults are what a street camera's motion masks
-    hold at 64 x 64 (blobs 3-13 pixels across moving up to 3 pixels a slot), not fitted to any mask.
+    image's width (columns) and height (rows). The defaults are what the default scenario's training
+    masks hold at 64 x 64 (blobs 3-13 pixels across moving up to 3 pixels a slot), read off them by eye,
+    not fitted: knowledge of real masks, stated as such.
     """
 
     kind: Literal["pixels", "boxes"] = "pixels"

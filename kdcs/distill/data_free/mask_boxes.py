@@ -11,8 +11,9 @@ fixed half-size, so a window is a few objects moving consistently; only those nu
 Each box is rendered softly (a sigmoid edge of `EDGE_PX` pixels), the union of the K boxes is
 thresholded at 0.5 and the teacher reads the binary mask (straight-through: the gradient is the soft
 union's), so the mask it judged is the mask kept (uint8 0/1), as `ImageFrames` does. Sizes and speeds
-are fractions of the image width and height (`MaskPrior`), chosen from what a street camera sees, not
-fitted to any recorded mask.
+are fractions of the image width and height (`MaskPrior`). Their defaults were set after looking at the
+default scenario's training masks (blob sizes, density, speeds), not fitted to them: a prior chosen with
+knowledge of real masks, which a strictly data-free run would take from the camera's geometry instead.
 """
 
 from __future__ import annotations
