@@ -143,14 +143,15 @@ class WorldFrameExchange:
         fusion of every node's latest)."""
         if self.proxy_gps is None or not self.latest:
             return
+        fusable = self.fusable(list(self.latest))
         fused = getattr(self, "consensus", None)  # fed-distill's; mutual: the fusion of every node
         if fused is None:
-            fused = fuse_positions(np.stack(list(self.fusable(list(self.latest)).values())))
+            fused = fuse_positions(np.stack(list(fusable.values())))
         entry = {
             "round": round,
             "nodes": {name: position_error_m(p, self.proxy_gps) for name, p in self.latest.items()},
             "fused": position_error_m(fused, self.proxy_gps),
-            "fused_nodes": sorted(self.fusable(list(self.latest))),
+            "fused_nodes": sorted(fusable),
         }
         self.services.diagnostics.setdefault("world_position_error_m", []).append(entry)
 
