@@ -177,3 +177,17 @@ def test_gps_std_must_be_positive():
 
     with pytest.raises(ConfigError, match="world.gps_std_m"):
         validate_collab_config(config)
+
+
+def test_fed_distill_diagnostics_name_only_the_nodes_fused_this_round():
+    # Prepare: a and b reply in round 1; only a replies in round 2 (b's round-1 upload is still its latest)
+    fed = protocol(WorldFedDistillProtocol, "precision")
+    fed.aggregate(1, {"a": reply(upload(0.0)), "b": reply(upload(10.0))})
+
+    fed.aggregate(2, {"a": reply(upload(2.0))})
+
+    first, second = fed.services.diagnostics["world_position_error_m"]
+    assert first["fused_nodes"] == ["a", "b"]
+    assert second["fused_nodes"] == ["a"]
+    assert second["fused"] == pytest.approx(2.0, rel=1e-5)  # the consensus is a's alone
+    assert second["nodes"] == pytest.approx({"a": 2.0, "b": 10.0})

@@ -143,15 +143,17 @@ class WorldFrameExchange:
         fusion of every node's latest)."""
         if self.proxy_gps is None or not self.latest:
             return
-        fusable = self.fusable(list(self.latest))
-        fused = getattr(self, "consensus", None)  # fed-distill's; mutual: the fusion of every node
-        if fused is None:
-            fused = fuse_positions(np.stack(list(fusable.values())))
+        fused = getattr(self, "consensus", None)  # fed-distill's, of this round's replies
+        if fused is None:  # mutual: the fusion of every node's latest
+            fusable = self.fusable(list(self.latest))
+            fused, fused_nodes = fuse_positions(np.stack(list(fusable.values()))), sorted(fusable)
+        else:
+            fused_nodes = self.consensus_nodes
         entry = {
             "round": round,
             "nodes": {name: position_error_m(p, self.proxy_gps) for name, p in self.latest.items()},
             "fused": position_error_m(fused, self.proxy_gps),
-            "fused_nodes": sorted(fusable),
+            "fused_nodes": fused_nodes,
         }
         self.services.diagnostics.setdefault("world_position_error_m", []).append(entry)
 
@@ -166,7 +168,9 @@ class WorldFedDistillProtocol(WorldFrameExchange, FedDistillProtocol):
 
     def combine(self, round: int, replies: Mapping[str, Payload]) -> None:
         if replies:  # this round's accepted replies only
-            self.consensus = fuse_positions(np.stack(list(self.fusable(list(replies)).values())))
+            fusable = self.fusable(list(replies))
+            self.consensus = fuse_positions(np.stack(list(fusable.values())))
+            self.consensus_nodes = sorted(fusable)
 
 
 class WorldMutualProtocol(WorldFrameExchange, MutualProtocol):
