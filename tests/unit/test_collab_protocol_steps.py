@@ -229,6 +229,24 @@ def test_edge_kd_sends_the_teachers_labels_and_the_node_distils_them(scenario, t
     assert mass_on_target(nodes["n1"].logits_on(ids)) > 0.5
 
 
+def test_edge_kd_labels_the_proxy_windows_once_for_nodes_with_the_same_sensors(scenario, tmp_path, monkeypatch):
+    protocol, nodes = setting(scenario, tmp_path, "edge-kd")
+    hello = {name: protocol.handshake_step(node) for name, node in nodes.items()}
+    protocol.aggregate_handshake(hello)
+    labelled = []
+    logits_on = protocol.teacher.logits_on
+    monkeypatch.setattr(protocol.teacher, "logits_on", lambda ids: labelled.append(len(ids)) or logits_on(ids))
+
+    sent = protocol.configure(1, ["n1", "n2", "n3"])
+
+    proxy_ids = sent["n1"].tensors["window_ids"]
+    assert labelled.count(len(proxy_ids)) == 1, labelled  # the proxy set once; each node's own windows once
+    assert len(labelled) == 1 + len(nodes)
+    for name in ("n1", "n2", "n3"):
+        np.testing.assert_array_equal(sent[name].tensors["window_ids"], proxy_ids)
+        np.testing.assert_array_equal(sent[name].tensors["proxy_logits"], logits_on(proxy_ids))
+
+
 def test_central_kd_ships_its_students_and_nodes_deploy_the_best_one_received(scenario, tmp_path):
     protocol, nodes = setting(scenario, tmp_path, "central-kd")
 
