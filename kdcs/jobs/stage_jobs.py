@@ -19,6 +19,7 @@ import torch
 from kdcs.collab.config import CollabConfig
 from kdcs.config import from_dict, to_dict
 from kdcs.data.prepared import DataConfig, PreparedData, prepare_data
+from kdcs.distill.prediction import EVAL_BATCH
 from kdcs.distill.run_config import RunConfig
 from kdcs.distill.teacher_outputs import CachedTeacher
 from kdcs.distill.trained_model import load_trained_model
@@ -28,7 +29,7 @@ from kdcs.jobs.train import run_training
 from kdcs.models import ModelConfig, build_model
 
 STAGE_MARK = "stage-fingerprint.txt"
-TEACHER_BATCH = 256  # windows per teacher forward when caching its outputs (no gradients: memory is small)
+TEACHER_BATCH = EVAL_BATCH  # windows per teacher forward when caching its outputs (fastest on CPU)
 
 # PreparedData per data config, per process: workers read each AP's cache once.
 _PREPARED: dict[str, PreparedData] = {}

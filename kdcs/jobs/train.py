@@ -23,7 +23,7 @@ from kdcs.distill.composer import build_composer
 from kdcs.distill.data_free.training_set import data_free_sets
 from kdcs.distill.multi_view import SourceModel, head_source, join_aps
 from kdcs.distill.named_recipes import DATA_FREE
-from kdcs.distill.prediction import evaluate_split
+from kdcs.distill.prediction import EVAL_BATCH, evaluate_split
 from kdcs.distill.recipes import merge_recipe, needs_teacher, resolve_recipe
 from kdcs.distill.run_config import RunConfig, checked_run_config, window_mismatch
 from kdcs.distill.teacher_outputs import CachedTeacher, LiveTeacher, TeacherSource
@@ -121,7 +121,7 @@ def _scenario_parts(
     teacher_inputs = teacher.modalities if teacher is not None and not multi_view else ()
     modalities = tuple(dict.fromkeys([*student.modalities, *teacher_inputs]))
     train = data.batcher("train", modalities, config.train.batch_size, shuffle=True, seed=config.train.seed)
-    val = data.batcher("val", modalities, 256)
+    val = data.batcher("val", modalities, EVAL_BATCH)
     example = next(iter(val))
     if multi_view:
         source = _multi_view_head(teacher, config, data, workers)

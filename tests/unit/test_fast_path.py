@@ -20,6 +20,7 @@ from kdcs.config import ConfigError
 from kdcs.distill import fast_path
 from kdcs.distill.composer import build_composer
 from kdcs.distill.fast_path import float32_output, resolve_precision, training_precision, use_memory_format
+from kdcs.distill.prediction import EVAL_BATCH
 from kdcs.distill.train_config import TrainConfig
 from kdcs.distill.trainer import Trainer
 from kdcs.models import ARCHITECTURES, ModelConfig, build_model
@@ -162,3 +163,20 @@ def test_precision_is_checked_and_the_plain_path_stays_available():
     with pytest.raises(ValueError, match="precision"):
         with training_precision("half", "cpu"):
             pass
+
+
+@pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))
+def test_evaluation_in_batches_of_eval_batch_matches_one_large_batch(architecture):
+    # Prepare: validation and test run in batches of EVAL_BATCH (fastest on CPU); eval mode, no gradients
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(architecture=architecture, **SMALL)).eval()
+    batch = random_batch(EVAL_BATCH + 8, 8, model.config, seed=2)
+    # Execute
+    with torch.no_grad():
+        whole = model(batch).logits
+        parts = [
+            model({key: value[start : start + EVAL_BATCH] for key, value in batch.items()}).logits
+            for start in (0, EVAL_BATCH)
+        ]
+    # Assert: the same logits to float rounding (the demo's models gave bit-identical ones)
+    torch.testing.assert_close(torch.cat(parts), whole, rtol=1e-5, atol=1e-5)
