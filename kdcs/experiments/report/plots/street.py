@@ -54,6 +54,13 @@ def plot_street(track_m: np.ndarray, aps: list[ApTrack], title: str, path: Path)
     return save_png(figure, path)
 
 
+def label_side(origin: np.ndarray, track: np.ndarray) -> tuple[np.ndarray, str]:
+    """Where an AP's name goes: 1 m up and 1 m toward the track (its mean east), aligned so the text
+    runs toward the street, not off the axes (an AP at the street's east end would write into the legend)."""
+    inward = 1.0 if float(np.mean(track[:, 0])) >= float(origin[0]) else -1.0
+    return np.array([inward, 1.0]), "left" if inward > 0 else "right"
+
+
 def _draw_ap(ax, ap: ApTrack, track: np.ndarray, picks: np.ndarray, tint: str) -> None:
     geometry = ap.geometry
     origin = np.asarray(geometry.pose.position_m[:2], dtype=np.float64)
@@ -68,7 +75,8 @@ def _draw_ap(ax, ap: ApTrack, track: np.ndarray, picks: np.ndarray, tint: str) -
         xytext=origin,
         arrowprops={"arrowstyle": "->", "color": tint, "lw": 1.2},
     )
-    ax.text(*(origin + 1.0), geometry.name, color=tint, fontsize=9, weight="bold")
+    offset, align = label_side(origin, track)
+    ax.text(*(origin + offset), geometry.name, color=tint, fontsize=9, weight="bold", ha=align)
     azimuths = geometry.beam_world_azimuths_rad()
     for slot in picks:
         reach = 1.15 * float(np.linalg.norm(track[slot] - origin))
