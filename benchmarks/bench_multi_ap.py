@@ -4,14 +4,15 @@ and world-frame fed-distill among nodes at the four APs.
 Run: .venv/bin/python benchmarks/bench_multi_ap.py [--work runs/bench-multi-ap] [--seeds 0 1 2]
      [--recipe logit] [--parts teacher world] [--own-teacher-seeds 0] [--json out.json]
      [--world-set KEY=VALUE ... --world-tag NAME]
-     [--teacher-set KEY=VALUE ... --teacher-tag NAME] [--teacher-seed N]
+     [--teacher-set KEY=VALUE ... --teacher-tag NAME] [--teacher-seed N] [--kd-set KEY=VALUE ... --kd-tag NAME]
 Default 4-AP street (ap1 camera + radar + GPS, ap2 camera, ap3 radar, ap4 GPS).
 teacher part, per seed: the multi-view teacher (configs/train/multi-view-teacher.yaml, every AP's views,
 one head per AP), each AP's teacher on its own sensors only (same model settings; on --own-teacher-seeds,
 default every seed), and each AP's single-sensor student (its one sensor + its own beam history) trained
 alone and distilled from its head of the multi-view teacher of the same seed (--teacher-seed N: every
 seed's students from seed N's teacher; --teacher-set overrides the teacher's config, its folder and its
-students' named after --teacher-tag). The teachers' best epoch, epochs run and why they stopped, and
+students' named after --teacher-tag; --kd-set overrides the taught students' KD, e.g.
+kd.terms.kd.temperature=2, their folders tagged --kd-tag). The teachers' best epoch, epochs run and why they stopped, and
 the students' validation top-1 gain, are printed beside the test numbers.
 world part, per seed: configs/collab/multi-ap.yaml (a node per AP, the same single-sensor students) with
 fed-distill in the world frame and with local-only; fedavg's uplink for the same students is computed
@@ -115,6 +116,13 @@ class TeacherChoice:
         return f"{'-' + self.tag if self.tag else ''}{shared}"
 
 
+def kd_suffix(kd_set: tuple[str, ...], kd_tag: str) -> str:
+    """The taught students' folder tag for KD overrides: --kd-tag, required with --kd-set."""
+    if kd_set and not kd_tag:
+        raise SystemExit("--kd-set needs --kd-tag (the taught students' folders are named after it)")
+    return f"-{kd_tag}" if kd_set else ""
+
+
 def multi_view_teacher(work: Path, data_overrides: list[str], joined, choice: TeacherChoice, seed: int):
     """The multi-view teacher of `seed`: (its folder, its metrics), reused from its folder, else trained."""
     folder = work / choice.folder(seed)
@@ -138,6 +146,8 @@ def teacher_part(
     recipe: str,
     own_seeds: list[int],
     choice: TeacherChoice = TeacherChoice(),
+    kd_set: tuple[str, ...] = (),
+    kd_tag: str = "",
 ) -> dict:
     """Every run of the multi-view teacher part; {seed: {run name: metrics}}."""
     data_overrides = [o for o in base if o.startswith("data.")]
@@ -158,9 +168,10 @@ def teacher_part(
             student = [*at_ap, *student_model(ap), *STUDENT_TRAIN]
             alone = load_config(RunConfig(), overrides=student)
             runs[f"student-{ap}-alone"] = train(alone, work / f"student-{ap}-alone-s{seed}", data)
-            kd = [f"kd.recipe={recipe}", f"kd.teacher={teacher_dir}"]
+            kd = [f"kd.recipe={recipe}", f"kd.teacher={teacher_dir}", *kd_set]
             taught = load_config(RunConfig(), overrides=[*student, *kd])
-            taught_dir = work / f"student-{ap}-{recipe}{choice.student_suffix(seed)}-s{seed}"
+            suffix = choice.student_suffix(seed) + kd_suffix(kd_set, kd_tag)
+            taught_dir = work / f"student-{ap}-{recipe}{suffix}-s{seed}"
             runs[f"student-{ap}-mv"] = train(taught, taught_dir, data)
     return results
 
@@ -441,6 +452,8 @@ def main() -> None:
         "--teacher-set", nargs="*", default=[], help="overrides of the multi-view teacher's config"
     )
     parser.add_argument("--teacher-tag", default="", help="folder tag of teachers with --teacher-set")
+    parser.add_argument("--kd-set", nargs="*", default=[], help="overrides of the taught students' KD")
+    parser.add_argument("--kd-tag", default="", help="folder tag of the taught students with --kd-set")
     parser.add_argument(
         "--teacher-seed",
         type=int,
@@ -456,13 +469,14 @@ def main() -> None:
         joined = MultiViewData.join(per_ap, data_config.split)
         own_seeds = args.seeds if args.own_teacher_seeds is None else args.own_teacher_seeds
         choice = TeacherChoice(tuple(args.teacher_set), args.teacher_tag, args.teacher_seed)
-        runs = teacher_part(args.work, base, per_ap, joined, args.seeds, args.recipe, own_seeds, choice)
+        kd_set, seed = tuple(args.kd_set), args.seeds[0]
+        suffix = choice.student_suffix(seed) + kd_suffix(kd_set, args.kd_tag)  # the plot's students
+        runs = teacher_part(
+            args.work, base, per_ap, joined, args.seeds, args.recipe, own_seeds, choice, kd_set, args.kd_tag
+        )
         report["multi_view_teacher"] = teacher_report(runs, args.recipe)
         if args.plot:
-            seed = args.seeds[0]
-            plot = street_plot(
-                args.work, scenario, per_ap, args.recipe, seed, args.plot, choice.student_suffix(seed)
-            )
+            plot = street_plot(args.work, scenario, per_ap, args.recipe, seed, args.plot, suffix)
             print(f"wrote {plot}")
     if "world" in args.parts:
         report["world_frame"] = world_report(
