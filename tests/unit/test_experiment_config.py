@@ -8,6 +8,7 @@ import pytest
 
 from kdcs.config import ConfigError
 from kdcs.distill.named_recipes import NAMED_RECIPES
+from kdcs.experiments.study.budget import budget_notes
 from kdcs.experiments.study.config import ExperimentConfig, load_experiment
 from kdcs.experiments.study.experiment import resolve_study, teacher_output_runs
 
@@ -71,6 +72,8 @@ def test_seeds_replicate_every_run_each_student_taught_by_its_own_seeds_teacher(
     assert {(c.seed, c.config.seed) for c in collabs} == {(s, s) for s in (0, 1, 2)}
     edge = [c for c in collabs if c.config.protocol == "edge-kd"]
     assert [c.needs for c in edge] == [(f"teacher-seed{s}",) for s in (0, 1, 2)]
+    notes = budget_notes(config, runs, collabs, train_windows=2140)
+    assert sum(note.startswith("Collaboration run edge-kd") for note in notes) == 1  # once, not per seed
 
 
 def test_paper_camera_config_resolves_to_the_papers_setting(tmp_path):

@@ -90,6 +90,7 @@ def budget_notes(
             f"Collaboration: {first.rounds} round(s) of {first.local_epochs} local epoch(s) among "
             f"{len(first.nodes)} nodes."
         )
+    teacher_notes = []  # one per collaboration run, not per seed: a study's seeds repeat the runs
     for run in collabs:
         if run.config.protocol in TEACHER_PROTOCOLS:
             central = run.config.central
@@ -100,6 +101,7 @@ def budget_notes(
                 f"{'+'.join(resolve_config(central.model).modalities)}, {central.train.epochs} epoch(s))"
             )
             label = run.name if run.name == run.config.protocol else f"{run.name} ({run.config.protocol})"
-            notes.append(f"Collaboration run {label} {source}.")
+            teacher_notes.append(f"Collaboration run {label} {source}.")
+    notes.extend(dict.fromkeys(teacher_notes))
     notes.append(seeds_note(config))
     return notes
