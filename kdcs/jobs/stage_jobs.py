@@ -29,7 +29,6 @@ from kdcs.jobs.train import run_training
 from kdcs.models import ModelConfig, build_model
 
 STAGE_MARK = "stage-fingerprint.txt"
-TEACHER_BATCH = EVAL_BATCH  # windows per teacher forward when caching its outputs (fastest on CPU)
 
 # PreparedData per data config, per process: workers read each AP's cache once.
 _PREPARED: dict[str, PreparedData] = {}
@@ -83,7 +82,7 @@ def cache_teacher_outputs(args: Mapping[str, Any], fingerprint: str) -> dict[str
     for parameter in teacher.parameters():
         parameter.requires_grad_(False)
     data = prepared_data(from_dict(DataConfig, args["data_config"]), int(args["train_stride"]))
-    batchers = [data.batcher(split, teacher.modalities, TEACHER_BATCH) for split in ("train", "val")]
+    batchers = [data.batcher(split, teacher.modalities, EVAL_BATCH) for split in ("train", "val")]
     cache = CachedTeacher.build(teacher, batchers, feature_keys=None)
     path = Path(args["path"])
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from kdcs.collab.node_setup import build_model_for
 from kdcs.collab.payload import Payload, PayloadSpec
 from kdcs.collab.protocol import FINISH, Protocol, ack, ack_spec, task_plus_kd
 from kdcs.config import from_dict
+from kdcs.distill.prediction import EVAL_BATCH
 from kdcs.distill.teacher_outputs import CachedTeacher
 from kdcs.models import ModelConfig
 
@@ -44,7 +45,7 @@ class CentralKDProtocol(Protocol):
                 seed=self.config.seed + 100 + index,
             )
         # the teacher is frozen: its outputs on the centre's train and val windows, computed once
-        batchers = [data.batcher(split, teacher.modalities, 256) for split in ("train", "val")]
+        batchers = [data.batcher(split, teacher.modalities, EVAL_BATCH) for split in ("train", "val")]
         self.teacher_outputs = CachedTeacher.build(teacher.model, batchers)
 
     def planned_epochs(self) -> int:
