@@ -5,15 +5,19 @@ Run: .venv/bin/python benchmarks/bench_multi_ap.py [--work runs/bench-multi-ap] 
      [--recipe logit] [--parts teacher world] [--own-teacher-seeds 0] [--json out.json]
      [--world-set KEY=VALUE ... --world-tag NAME]
      [--teacher-set KEY=VALUE ... --teacher-tag NAME] [--teacher-seed N] [--kd-set KEY=VALUE ... --kd-tag NAME]
+     [--own-kd]
 Default 4-AP street (ap1 camera + radar + GPS, ap2 camera, ap3 radar, ap4 GPS).
 teacher part, per seed: the multi-view teacher (configs/train/multi-view-teacher.yaml, every AP's views,
-one head per AP), each AP's teacher on its own sensors only (same model settings; on --own-teacher-seeds,
-default every seed), and each AP's single-sensor student (its one sensor + its own beam history) trained
-alone and distilled from its head of the multi-view teacher of the same seed (--teacher-seed N: every
-seed's students from seed N's teacher; --teacher-set overrides the teacher's config, its folder and its
-students' named after --teacher-tag; --kd-set overrides the taught students' KD, e.g.
-kd.terms.kd.temperature=2, their folders tagged --kd-tag). The teachers' best epoch, epochs run and why they stopped, and
-the students' validation top-1 gain, are printed beside the test numbers.
+one head per AP), each AP's teacher on its own sensors only (the views the multi-view teacher reads of
+that AP, same model and training settings, --teacher-set's model. and train. keys included; on
+--own-teacher-seeds, default every seed), and each AP's single-sensor student (its one sensor + its own
+beam history) trained alone and distilled from its head of the multi-view teacher of the same seed
+(--teacher-seed N: every seed's students from seed N's teacher; --teacher-set overrides the teacher's
+config, its folder, its own-sensors teachers' and its students' named after --teacher-tag; --kd-set
+overrides the taught students' KD, e.g. kd.terms.kd.temperature=2, their folders tagged --kd-tag;
+--own-kd: each student is also distilled, same recipe, from its AP's own-sensors teacher of the teacher
+seed, folders student-<ap>-<recipe>-own...). The teachers' best epoch, epochs run and why they stopped,
+and the students' validation top-1 gain, are printed beside the test numbers.
 world part, per seed: configs/collab/multi-ap.yaml (a node per AP, the same single-sensor students) with
 fed-distill in the world frame and with local-only; fedavg's uplink for the same students is computed
 (rounds x fp32 weights of every node: fedavg itself refuses nodes at different APs). --world-set
@@ -49,6 +53,7 @@ from kdcs.data.ap_geometry import data_geometry  # noqa: E402
 from kdcs.data.demo_data import ensure_scenario  # noqa: E402
 from kdcs.data.multi_view import MultiViewData  # noqa: E402
 from kdcs.data.prepared import prepare_data  # noqa: E402
+from kdcs.distill.multi_view import VIEW_MODALITIES  # noqa: E402
 from kdcs.distill.run_config import RunConfig  # noqa: E402
 from kdcs.distill.trained_model import load_trained_model  # noqa: E402
 from kdcs.experiments.report.plots.scene import predict_scene  # noqa: E402
@@ -71,11 +76,13 @@ def student_model(ap: str) -> list[str]:
     return [f"model.architecture={architecture}", f"model.modalities=[{sensor},beam_history]"]
 
 
-def own_teacher_overrides(ap: str, data) -> list[str]:
-    """The AP's own-sensors teacher: the multi-view teacher's model and training, on this AP's views."""
-    modalities = ",".join(data.modalities(ap))
-    teacher = load_config(MultiViewRunConfig(), TEACHER_CONFIG)
+def own_teacher_overrides(ap: str, data, teacher_set: tuple[str, ...] = ()) -> list[str]:
+    """The AP's own-sensors teacher: the multi-view teacher's model and training, on this AP's views;
+    `teacher_set` (the multi-view teacher's overrides) reaches it for its `model.` and `train.` keys."""
+    modalities = ",".join(m for m in VIEW_MODALITIES if m in data.modalities(ap))  # the teacher's views
+    teacher = load_config(MultiViewRunConfig(), TEACHER_CONFIG, list(teacher_set))
     model, train = teacher.model, teacher.train
+    forwarded = [o for o in teacher_set if o.startswith(("model.", "train.")) and "modalities" not in o]
     return [
         f"model.architecture={model.architecture}",
         f"model.modalities=[{modalities}]",
@@ -84,6 +91,7 @@ def own_teacher_overrides(ap: str, data) -> list[str]:
         f"train.patience={train.patience}",
         f"train.optim.lr={train.optim.lr}",
         f"train.optim.weight_decay={train.optim.weight_decay}",
+        *forwarded,
     ]
 
 
@@ -109,6 +117,10 @@ class TeacherChoice:
 
     def folder(self, seed: int) -> str:
         return f"mv-teacher{'-' + self.tag if self.tag else ''}-s{seed}"
+
+    def own_folder(self, ap: str, seed: int) -> str:
+        """The AP's own-sensors teacher trained like this multi-view teacher (same tag)."""
+        return f"own-teacher{'-' + self.tag if self.tag else ''}-{ap}-s{seed}"
 
     def student_suffix(self, seed: int) -> str:
         """The taught students' folder tag: the teacher's tag, and its seed where it is not theirs."""
@@ -137,6 +149,19 @@ def multi_view_teacher(work: Path, data_overrides: list[str], joined, choice: Te
     return folder, metrics
 
 
+def own_teacher(
+    work: Path, base: list[str], joined, choice: TeacherChoice, ap: str, seed: int, data
+) -> tuple[Path, dict]:
+    """The AP's own-sensors teacher of `seed`, trained like `choice`'s multi-view teacher: (its folder,
+    its metrics), reused from its folder, else trained."""
+    folder = work / choice.own_folder(ap, seed)
+    overrides = [*base, f"data.ap={ap}", *COMMON, f"train.seed={seed}"]
+    config = load_config(
+        RunConfig(), overrides=[*overrides, *own_teacher_overrides(ap, joined, choice.overrides)]
+    )
+    return folder, train(config, folder, data)
+
+
 def teacher_part(
     work: Path,
     base: list[str],
@@ -148,8 +173,10 @@ def teacher_part(
     choice: TeacherChoice = TeacherChoice(),
     kd_set: tuple[str, ...] = (),
     kd_tag: str = "",
+    own_kd: bool = False,
 ) -> dict:
-    """Every run of the multi-view teacher part; {seed: {run name: metrics}}."""
+    """Every run of the multi-view teacher part; {seed: {run name: metrics}}. own_kd: each AP's
+    student is also distilled from its AP's own-sensors teacher (of the teacher seed), same recipe."""
     data_overrides = [o for o in base if o.startswith("data.")]
     results: dict = {}
     for seed in seeds:
@@ -163,8 +190,7 @@ def teacher_part(
             data = per_ap[ap]
             at_ap = [*base, f"data.ap={ap}", *COMMON, f"train.seed={seed}"]
             if seed in own_seeds:
-                own = load_config(RunConfig(), overrides=[*at_ap, *own_teacher_overrides(ap, joined)])
-                runs[f"own-teacher-{ap}"] = train(own, work / f"own-teacher-{ap}-s{seed}", data)
+                runs[f"own-teacher-{ap}"] = own_teacher(work, base, joined, choice, ap, seed, data)[1]
             student = [*at_ap, *student_model(ap), *STUDENT_TRAIN]
             alone = load_config(RunConfig(), overrides=student)
             runs[f"student-{ap}-alone"] = train(alone, work / f"student-{ap}-alone-s{seed}", data)
@@ -173,7 +199,27 @@ def teacher_part(
             suffix = choice.student_suffix(seed) + kd_suffix(kd_set, kd_tag)
             taught_dir = work / f"student-{ap}-{recipe}{suffix}-s{seed}"
             runs[f"student-{ap}-mv"] = train(taught, taught_dir, data)
+            if own_kd:
+                own_dir, runs[f"own-kd-teacher-{ap}"] = own_teacher(
+                    work, base, joined, choice, ap, teacher_seed, data
+                )
+                kd = [f"kd.recipe={recipe}", f"kd.teacher={own_dir}", *kd_set]
+                taught = load_config(RunConfig(), overrides=[*student, *kd])
+                taught_dir = work / f"student-{ap}-{recipe}-own{suffix}-s{seed}"
+                runs[f"student-{ap}-own"] = train(taught, taught_dir, data)
     return results
+
+
+def own_teachers(results: dict, ap: str) -> dict:
+    """The AP's own-sensors teachers the runs trained, {seed: metrics}: each seed's own, and those the
+    own-teacher KD students distilled from (the teacher seed's)."""
+    own = {}
+    for seed, runs in sorted(results.items()):
+        if f"own-teacher-{ap}" in runs:
+            own[seed] = runs[f"own-teacher-{ap}"]
+        if f"own-kd-teacher-{ap}" in runs:
+            own[runs["mv-teacher-seed"]] = runs[f"own-kd-teacher-{ap}"]
+    return own
 
 
 def teacher_report(results: dict, recipe: str) -> dict:
@@ -211,22 +257,30 @@ def teacher_report(results: dict, recipe: str) -> dict:
             "student alone": stat(lambda r: r[f"student-{ap}-alone"]["test"]),  # noqa: B023
             f"student + multi-view KD ({recipe})": stat(lambda r: r[f"student-{ap}-mv"]["test"]),  # noqa: B023
         }
-        own_seeds = [s for s in seeds if f"own-teacher-{ap}" in results[s]]
-        if own_seeds:
-            row["own-sensors teacher"] = stat(lambda r: r[f"own-teacher-{ap}"]["test"], own_seeds)  # noqa: B023
-        gains = [
-            results[s][f"student-{ap}-mv"]["test"]["top1"]["mean"]
-            - results[s][f"student-{ap}-alone"]["test"]["top1"]["mean"]
-            for s in seeds
-        ]
-        row["top1 gain"] = mean_std(gains)
-        row["val top1 gain"] = mean_std(
-            [
-                results[s][f"student-{ap}-mv"]["val"]["top1"]["mean"]
-                - results[s][f"student-{ap}-alone"]["val"]["top1"]["mean"]
-                for s in seeds
-            ]
-        )
+        own = own_teachers(results, ap)
+        if own:
+            row["own-sensors teacher"] = {
+                key: mean_std([m["test"][key]["mean"] for m in own.values()]) for key in ("top1", "top5")
+            }
+            row["own-sensors teacher"]["seeds"] = len(own)
+            for own_seed, metrics in own.items():
+                print(
+                    f"own-sensors teacher {ap} seed {own_seed}: best epoch {metrics['best_epoch']} of "
+                    f"{metrics['epochs_run']} ({metrics['stopped_reason']}), {metrics['train_seconds']:.0f} s; "
+                    f"val top-1 {metrics['val']['top1']['mean']:.3f}"
+                )
+        own_kd = all(f"student-{ap}-own" in results[s] for s in seeds)
+        if own_kd:
+            row[f"student + own-teacher KD ({recipe})"] = stat(lambda r: r[f"student-{ap}-own"]["test"])  # noqa: B023
+        for name, taught in (("", "mv"), ("own KD ", "own")) if own_kd else (("", "mv"),):
+            for split, label in (("test", "top1 gain"), ("val", "val top1 gain")):
+                row[name + label] = mean_std(
+                    [
+                        results[s][f"student-{ap}-{taught}"][split]["top1"]["mean"]
+                        - results[s][f"student-{ap}-alone"][split]["top1"]["mean"]
+                        for s in seeds
+                    ]
+                )
         table[ap] = row
         print(f"{ap} (student: {STUDENT_SENSOR[ap]} + beam history)")
         for name, value in row.items():
@@ -234,8 +288,9 @@ def teacher_report(results: dict, recipe: str) -> dict:
                 print(
                     f"  {name:38s} {value[0]:+.3f} ± {value[1]:.3f}  (target >= +0.030: {'met' if value[0] >= 0.03 else 'NOT met'})"
                 )
-            elif name == "val top1 gain":
-                print(f"  {name:38s} {value[0]:+.3f} ± {value[1]:.3f}  (validation split)")
+            elif name.endswith("top1 gain"):
+                split = "validation" if "val" in name else "test"
+                print(f"  {name:38s} {value[0]:+.3f} ± {value[1]:.3f}  ({split} split)")
             else:
                 print(
                     f"  {name:38s} top1 {value['top1'][0]:.3f} ± {value['top1'][1]:.3f}  "
@@ -452,6 +507,11 @@ def main() -> None:
         "--teacher-set", nargs="*", default=[], help="overrides of the multi-view teacher's config"
     )
     parser.add_argument("--teacher-tag", default="", help="folder tag of teachers with --teacher-set")
+    parser.add_argument(
+        "--own-kd",
+        action="store_true",
+        help="also distil each student from its AP's own-sensors teacher (of the teacher seed)",
+    )
     parser.add_argument("--kd-set", nargs="*", default=[], help="overrides of the taught students' KD")
     parser.add_argument("--kd-tag", default="", help="folder tag of the taught students with --kd-set")
     parser.add_argument(
@@ -460,6 +520,8 @@ def main() -> None:
         help="every student seed distils from this seed's teacher (default: its own)",
     )
     args = parser.parse_args()
+    if args.teacher_set and not args.teacher_tag:
+        raise SystemExit("--teacher-set needs --teacher-tag (the teachers' folders are named after it)")
     scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
     base = [f"data.scenario={scenario}", f"data.cache_root={args.cache or args.work / 'cache'}"]
     report = {}
@@ -472,7 +534,17 @@ def main() -> None:
         kd_set, seed = tuple(args.kd_set), args.seeds[0]
         suffix = choice.student_suffix(seed) + kd_suffix(kd_set, args.kd_tag)  # the plot's students
         runs = teacher_part(
-            args.work, base, per_ap, joined, args.seeds, args.recipe, own_seeds, choice, kd_set, args.kd_tag
+            args.work,
+            base,
+            per_ap,
+            joined,
+            args.seeds,
+            args.recipe,
+            own_seeds,
+            choice,
+            kd_set,
+            args.kd_tag,
+            args.own_kd,
         )
         report["multi_view_teacher"] = teacher_report(runs, args.recipe)
         if args.plot:
