@@ -2,7 +2,7 @@
 informational (GPS they do not see) or a capacity gap KD could close?
 
 Run: .venv/bin/python benchmarks/bench_kd_ceiling.py --study runs/study [--work runs/bench-kd-ceiling]
-     [--seeds 0 1 2] [--students camera radar] [--json out.json]
+     [--seeds 0 1 2] [--students camera radar] [--history-teacher] [--json out.json]
 --study is a finished `kdcs run --config configs/experiments/study.yaml` folder (its models/<stage>-seed<k>/).
 Per seed and student, on the study's scenario, cache and training-window thinning:
 - a same-sensor teacher: the study's teacher run (models/teacher-seed<k>/config.yaml: multimodal-teacher,
@@ -10,6 +10,7 @@ Per seed and student, on the study's scenario, cache and training-window thinnin
 - the student's logit-KD run (models/<student>-logit-seed<k>/config.yaml, the study's recipe) distilled
   from that teacher instead of the study's. An L=3 student (camera-L3, radar-L3) distils from the L=8
   same-sensor teacher of its sensor, as the study's L=3 students distil from the study's L=8 teacher.
+--history-teacher also trains the study's teacher on the past beams alone (what the sensors add to them).
 Printed beside the study's own rows (student without KD, with logit KD, multi-modal teacher: read from its
 run folders): test top-1 (mean over slots t..t+3) and top-5 mean, mean ± std over seeds, validation top-1,
 and the share of the gap (teacher - no KD) that logit KD closes, on test and on validation.
@@ -32,6 +33,8 @@ from kdcs.distill.run_config import RunConfig  # noqa: E402
 from kdcs.jobs.stage_jobs import prepared_data  # noqa: E402
 from kdcs.jobs.train import CONFIG_YAML, METRICS_JSON, run_training  # noqa: E402
 
+HISTORY = "beam-history"  # --history-teacher: the study's teacher on the past beams alone
+
 
 def study_run(study: Path, stage: str, seed: int) -> Path:
     return study / "models" / f"{stage}-seed{seed}"
@@ -43,12 +46,14 @@ def sensor_of(student: str) -> str:
 
 
 def same_sensor_teacher(study: Path, student: str, seed: int) -> RunConfig:
-    """The study's teacher of `seed` reading only the (L=8) student's modalities."""
+    """The study's teacher of `seed` reading only the (L=8) student's modalities (HISTORY: past beams only)."""
     sensor = sensor_of(student)
     teacher = load_config(RunConfig(), study_run(study, "teacher", seed) / CONFIG_YAML)
-    modalities = load_config(
-        RunConfig(), study_run(study, f"{sensor}-none", seed) / CONFIG_YAML
-    ).model.modalities
+    if sensor == HISTORY:
+        modalities = ("beam_history",)
+    else:
+        student_run = study_run(study, f"{sensor}-none", seed) / CONFIG_YAML
+        modalities = load_config(RunConfig(), student_run).model.modalities
     overrides = [f"model.modalities=[{','.join(modalities)}]", f"name={sensor}-teacher"]
     return load_config(teacher, overrides=overrides)
 
@@ -105,10 +110,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--students", nargs="+", default=["camera", "radar"])
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--history-teacher", action="store_true", help="also the study's teacher on the past beams alone"
+    )
     args = parser.parse_args()
     stride = int(read_yaml_file(args.study / "experiment.yaml").get("train_stride", 1))
     teachers: dict[str, list[dict]] = {}  # first every same-sensor teacher, then the KD runs
-    for sensor in dict.fromkeys(sensor_of(student) for student in args.students):
+    sensors = [*dict.fromkeys(sensor_of(student) for student in args.students)]
+    for sensor in [*sensors, HISTORY] if args.history_teacher else sensors:
         for seed in args.seeds:
             config = same_sensor_teacher(args.study, sensor, seed)
             teachers.setdefault(sensor, []).append(
@@ -139,7 +148,7 @@ def report(study: Path, seeds: list[int], teachers: dict, taught: dict, json_pat
     show("multimodal teacher (study)", multimodal)
     for sensor, runs in teachers.items():
         rows[f"{sensor}-teacher"] = summary(runs)
-        show(f"{sensor} same-sensor teacher", rows[f"{sensor}-teacher"])
+        show(f"{sensor} {'only' if sensor == HISTORY else 'same-sensor'} teacher", rows[f"{sensor}-teacher"])
     for student, runs in taught.items():
         none = summary(study_metrics(study, f"{student}-none", seeds))
         logit = summary(study_metrics(study, f"{student}-logit", seeds))
