@@ -95,6 +95,12 @@ def own_teacher_overrides(ap: str, data, teacher_set: tuple[str, ...] = ()) -> l
     ]
 
 
+def stop(message: str) -> None:
+    """Bad input: one sentence on stderr, exit status 2."""
+    print(f"bench_multi_ap.py: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def cached(folder: Path) -> dict | None:
     return json.loads((folder / METRICS_JSON).read_text()) if (folder / METRICS_JSON).is_file() else None
 
@@ -129,9 +135,7 @@ class TeacherChoice:
 
 
 def kd_suffix(kd_set: tuple[str, ...], kd_tag: str) -> str:
-    """The taught students' folder tag for KD overrides: --kd-tag, required with --kd-set."""
-    if kd_set and not kd_tag:
-        raise SystemExit("--kd-set needs --kd-tag (the taught students' folders are named after it)")
+    """The taught students' folder tag for KD overrides: --kd-tag (main requires it with --kd-set)."""
     return f"-{kd_tag}" if kd_set else ""
 
 
@@ -328,7 +332,7 @@ def world_run(folder: Path, config: CollabConfig) -> dict:
     if done.is_file():
         previous = load_config(CollabConfig(), folder / CONFIG_YAML)
         if comparable(previous) != comparable(config):
-            raise SystemExit(f"{folder} holds a run of another config; remove it or choose another --work")
+            stop(f"{folder} holds a run of another config; remove it or choose another --work")
     else:
         run_collab(config, folder)
     results = json.loads(done.read_text())
@@ -474,7 +478,7 @@ def street_plot(
                 [[truth["tx_x_m"][where[int(i)]], truth["tx_y_m"][where[int(i)]]] for i in indices]
             )
         elif not np.array_equal(indices, first):
-            raise SystemExit(f"{ap}'s test windows are not at ap1's instants; the street plot needs both")
+            stop(f"{ap}'s test windows are not at ap1's instants; the street plot needs both")
         model = load_trained_model(work / f"student-{ap}-{recipe}{suffix}-s{seed}")
         predicted = predict_scene(model, data, windows)[:, 0]
         true = np.asarray(data.cache.arrays["beam"], dtype=np.int64)[rows]
@@ -520,8 +524,11 @@ def main() -> None:
         help="every student seed distils from this seed's teacher (default: its own)",
     )
     args = parser.parse_args()
+    # checked before the scenario is written; parser.error exits 2
     if args.teacher_set and not args.teacher_tag:
-        raise SystemExit("--teacher-set needs --teacher-tag (the teachers' folders are named after it)")
+        parser.error("--teacher-set needs --teacher-tag (the teachers' folders are named after it)")
+    if args.kd_set and not args.kd_tag:
+        parser.error("--kd-set needs --kd-tag (the taught students' folders are named after it)")
     scenario = args.scenario or ensure_scenario(args.work / "scenario")[0]
     base = [f"data.scenario={scenario}", f"data.cache_root={args.cache or args.work / 'cache'}"]
     report = {}
